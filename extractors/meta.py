@@ -1,0 +1,466 @@
+"""Report metadata: patient block, dates, laboratory, prescriber.
+
+Key/value reading over lines of words, driven by the per-language key lexicon
+(``rules/lexicon.json``). A key's value is what follows it on the same line up to the
+next key or a wide gap; when nothing follows, the value is the text just below the key.
+Every field keeps the printed string it came from (page and box) for review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word
+from extractors.layout import line_font_size
+from extractors.rules import lexicon
+
+# ---------------------------------------------------------------- dates
+
+_DATE_NUM = re.compile(
+    r"(?<!\d)(?:(?P<y1>(?:19|20)\d{2})[-/.](?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})"
+    r"|(?P<d2>\d{1,2})\s?[./-]\s?(?P<m2>\d{1,2})\s?[./-]\s?(?P<y2>\d{4}|\d{2}))(?!\d)"
+)
+_DATE_WORD = re.compile(r"(?<!\d)(?P<d>\d{1,2})\.?\s+(?P<mon>[^\W\d_]{3,10}\.?)\s+(?P<y>\d{4})(?!\d)", re.UNICODE)
+_DATE_WORD_EN = re.compile(r"(?P<mon>[^\W\d_]{3,10}\.?)\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})(?!\d)", re.UNICODE)
+_TIME = re.compile(r"(?<!\d)(?P<h>[01]?\d|2[0-3])\s?(?:[:h]|heures?)\s?(?P<mi>[0-5]\d)(?!\d)")
+
+
+def _month_number(word: str) -> int | None:
+    w = word.lower().rstrip(".")
+    for pats in lexicon().months.values():
+        for i, p in enumerate(pats):
+            if p.match(w) or p.match(w + "."):
+                return i + 1
+    return None
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    iso: str  # YYYY-MM-DD or YYYY-MM-DDTHH:MM:00
+    start: int
+    end: int
+
+
+def find_date(text: str, *, birth: bool = False, today: date | None = None) -> FoundDate | None:
+    """First calendar date in ``text`` (with a time right after it, when printed)."""
+    candidates: list[tuple[int, int, int, int, int]] = []  # start, end, y, m, d
+    for m in _DATE_NUM.finditer(text):
+        if m.group("y1"):
+            y, mo, d = int(m.group("y1")), int(m.group("m1")), int(m.group("d1"))
+        else:
+            y, mo, d = int(m.group("y2")), int(m.group("m2")), int(m.group("d2"))
+            if y < 100:
+                ref = (today or date(2100, 1, 1)).year % 100 if birth else 99
+                y += 1900 if (birth and y > ref) else 2000
+                if not birth and y > 2069:
+                    y -= 100
+        candidates.append((m.start(), m.end(), y, mo, d))
+    for rx in (_DATE_WORD, _DATE_WORD_EN):
+        for m in rx.finditer(text):
+            mo = _month_number(m.group("mon"))
+            if mo:
+                candidates.append((m.start(), m.end(), int(m.group("y")), mo, int(m.group("d"))))
+    for start, end, y, mo, d in sorted(candidates):
+        try:
+            dt = date(y, mo, d)
+        except ValueError:
+            continue
+        if not 1890 <= dt.year <= 2100:
+            continue
+        iso = dt.isoformat()
+        t = _TIME.search(text, end, min(len(text), end + 12))
+        if t and not birth and text[end:t.start()].strip(" ,-àaum/") == "":
+            iso = f"{iso}T{int(t.group('h')):02d}:{t.group('mi')}:00"
+            end = t.end()
+        return FoundDate(iso, start, end)
+    return None
+
+
+# ---------------------------------------------------------------- key/value reading
+
+_FIELDS = ("fullname", "family", "given", "birth_date", "sex", "national_id", "collection_date",
+           "report_date", "received_date", "prescriber", "report_id")
+
+
+@dataclass(frozen=True)
+class KeyHit:
+    field: str
+    line_index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Value:
+    text: str
+    words: tuple[Word, ...]
+
+    def printed(self) -> Printed:
+        ws = self.words
+        return Printed(
+            text=self.text,
+            page=ws[0].page,
+            bbox=BBox.enclosing([w.bbox for w in ws]),
+            source=ws[0].source,
+            confidence=min(w.confidence for w in ws),
+            bold=all(w.bold for w in ws),
+        )
+
+
+def _offsets(line: Line) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for w in line.words:
+        out.append((pos, pos + len(w.text)))
+        pos += len(w.text) + 1
+    return out
+
+
+def _key_hits(line: Line, li: int) -> list[KeyHit]:
+    text = line.text
+    lex = lexicon()
+    hits: list[KeyHit] = []
+    for field in _FIELDS:
+        for m in lex.meta[field].finditer(text):
+            hits.append(KeyHit(field, li, m.start(), m.end()))
+    # longest match wins where hits overlap (e.g. "date de naissance" over "naissance")
+    hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+    kept: list[KeyHit] = []
+    for h in hits:
+        if kept and h.start < kept[-1].end:
+            if (h.end - h.start) > (kept[-1].end - kept[-1].start) and h.start == kept[-1].start:
+                kept[-1] = h
+            elif h.start == kept[-1].start and h.end == kept[-1].end:
+                kept.append(h)  # same span, several fields (e.g. "Name"): resolved later
+            continue
+        kept.append(h)
+    return kept
+
+
+def _value_after(line: Line, start: int, stop: int) -> Value | None:
+    """Words of ``line`` whose text lies in [start, stop), cut at the first wide gap."""
+    offs = _offsets(line)
+    size = line_font_size(line)
+    chosen: list[Word] = []
+    for w, (a, b) in zip(line.words, offs):
+        if a >= start and b <= stop:
+            if chosen and w.bbox.x0 - chosen[-1].bbox.x1 > 2.5 * size:
+                break
+            chosen.append(w)
+        elif a < start < b:  # key and value glued ("Nom:SCHMIT")
+            rest = line.text[start:b].lstrip(":. ")
+            if rest:
+                chosen.append(w.model_copy(update={"text": rest}))
+    text = " ".join(w.text for w in chosen).strip(" :")
+    if not text or not chosen:
+        return None
+    return Value(text, tuple(chosen))
+
+
+def _value_below(lines: Sequence[Line], li: int, key_words: Sequence[Word]) -> Value | None:
+    """The text under a key (forms that print the label above its value)."""
+    if not key_words:
+        return None
+    kx0, kx1 = key_words[0].bbox.x0, key_words[-1].bbox.x1
+    base = lines[li]
+    for nxt in lines[li + 1 : li + 3]:
+        if nxt.page != base.page or nxt.bbox.top - base.bbox.bottom > 2.5 * line_font_size(base):
+            return None
+        ws = [w for w in nxt.words if w.bbox.x1 > kx0 - 5 and w.bbox.x0 < kx1 + 120]
+        # keep the contiguous run starting nearest to the key's left edge
+        if ws:
+            ws.sort(key=lambda w: w.bbox.x0)
+            run = [ws[0]]
+            size = line_font_size(nxt)
+            for w in ws[1:]:
+                if w.bbox.x0 - run[-1].bbox.x1 > 2.0 * size:
+                    break
+                run.append(w)
+            return Value(" ".join(w.text for w in run), tuple(run))
+    return None
+
+
+def _words_in_span(line: Line, start: int, end: int) -> list[Word]:
+    return [w for w, (a, b) in zip(line.words, _offsets(line)) if a < end and b > start]
+
+
+# ---------------------------------------------------------------- field parsers
+
+_NONNAME = re.compile(r"[\d:/@]")
+
+
+def _clean_name_tokens(tokens: list[str]) -> tuple[list[str], str | None]:
+    """Drop titles; return remaining tokens and a sex implied by a title."""
+    lex = lexicon()
+    sex: str | None = None
+    out: list[str] = []
+    for t in tokens:
+        if lex.title_female.match(t):
+            sex = "female"
+            continue
+        if lex.title_male.match(t):
+            sex = "male"
+            continue
+        if lex.title_any.match(t):
+            continue
+        out.append(t)
+    return out, sex
+
+
+def _cut_birth_name(tokens: list[str]) -> list[str]:
+    lex = lexicon()
+    for i, t in enumerate(tokens):
+        if i > 0 and lex.birth_name.match(t.strip("(),")):
+            return tokens[:i]
+    return tokens
+
+
+def _is_upper_name(t: str) -> bool:
+    letters = [c for c in t if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def split_full_name(text: str) -> tuple[str | None, str | None, str | None, float]:
+    """(family, given, sex from title, confidence) from 'SCHMIT Anne', 'Schmit, Anne',
+    'Mme Anne SCHMIT née MULLER', 'Frau Anne Schmit'."""
+    text = re.sub(r"\(.*?\)", " ", text)
+    if "," in text:
+        fam, _, giv = text.partition(",")
+        ftoks, sex = _clean_name_tokens(fam.split())
+        gtoks, sex2 = _clean_name_tokens(_cut_birth_name(giv.split()))
+        if ftoks and gtoks:
+            return " ".join(ftoks), " ".join(gtoks), sex or sex2, 0.95
+    tokens, sex = _clean_name_tokens(text.split())
+    tokens = _cut_birth_name([t for t in tokens if not _NONNAME.search(t)])
+    if not tokens:
+        return None, None, sex, 0.0
+    upper = [t for t in tokens if _is_upper_name(t)]
+    if upper and len(upper) < len(tokens):
+        given = [t for t in tokens if not _is_upper_name(t)]
+        return " ".join(upper), " ".join(given), sex, 0.95
+    if len(tokens) == 1:
+        return tokens[0], None, sex, 0.5
+    # No case cue: lab software prints "FAMILY Given" far more often than the reverse
+    # when everything is capitalised the same way; with a title ("Frau Anne Schmit")
+    # the order is given-first.
+    if sex is not None and not upper:
+        return " ".join(tokens[1:]), tokens[0], sex, 0.7
+    return tokens[0], " ".join(tokens[1:]), sex, 0.6
+
+
+def parse_sex(text: str) -> str | None:
+    lex = lexicon()
+    for tok in re.split(r"[\s/,;()]+", text.strip()):
+        if not tok:
+            continue
+        if lex.sex_female.match(tok):
+            return "female"
+        if lex.sex_male.match(tok):
+            return "male"
+    return None
+
+
+_NATID = re.compile(r"(?<!\d)(\d[\d ]{11,17}\d)(?!\d)")
+
+
+def parse_national_id(text: str) -> str | None:
+    for m in _NATID.finditer(text):
+        digits = re.sub(r"\D", "", m.group(1))
+        if len(digits) == 13:
+            return digits
+    return None
+
+
+# ---------------------------------------------------------------- main entry
+
+
+def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[float] = ()) -> ReportMeta:
+    """Report metadata from all lines of a document (page headers included)."""
+    hits: list[KeyHit] = []
+    for li, ln in enumerate(lines):
+        hits.extend(_key_hits(ln, li))
+
+    has_given_key = any(h.field == "given" for h in hits)
+    found: dict[str, tuple[Value, KeyHit]] = {}
+    by_line: dict[int, list[KeyHit]] = {}
+    for h in hits:
+        by_line.setdefault(h.line_index, []).append(h)
+
+    for li, line_hits in sorted(by_line.items()):
+        line = lines[li]
+        # group same-span hits; pick the field
+        spans: dict[tuple[int, int], list[str]] = {}
+        for h in line_hits:
+            spans.setdefault((h.start, h.end), []).append(h.field)
+        ordered = sorted(spans.items())
+        for i, ((start, end), fields) in enumerate(ordered):
+            field = fields[0]
+            if len(fields) > 1:
+                if "family" in fields and "fullname" in fields:
+                    field = "family" if has_given_key else "fullname"
+                elif "received_date" in fields:
+                    field = "received_date"
+            if field in found:
+                continue
+            stop = ordered[i + 1][0][0] if i + 1 < len(ordered) else len(line.text) + 1
+            value = _value_after(line, end, stop)
+            if value is None:
+                value = _value_below(lines, li, _words_in_span(line, start, end))
+            if value is None:
+                continue
+            if not _plausible(field, value.text):
+                continue
+            found[field] = (value, KeyHit(field, li, start, end))
+
+    conf: dict[str, float] = {}
+    family = given = None
+    sex_from_title: str | None = None
+    if "family" in found:
+        v = found["family"][0]
+        fam, giv, sex_from_title, c = split_full_name(v.text)
+        if fam:
+            family = Printed(**{**v.printed().model_dump(), "text": fam})
+            conf["family"] = 0.97
+    if "given" in found:
+        v = found["given"][0]
+        toks, _ = _clean_name_tokens(v.text.split())
+        if toks:
+            given = Printed(**{**v.printed().model_dump(), "text": " ".join(toks)})
+            conf["given"] = 0.97
+    if "fullname" in found and (family is None or given is None):
+        v = found["fullname"][0]
+        fam, giv, sex_from_title, c = split_full_name(v.text)
+        p = v.printed()
+        if family is None and fam:
+            family = p.model_copy(update={"text": fam})
+            conf["family"] = c
+        if given is None and giv:
+            given = p.model_copy(update={"text": giv})
+            conf["given"] = c
+
+    birth = birth_src = None
+    if "birth_date" in found:
+        v = found["birth_date"][0]
+        d = find_date(v.text, birth=True)
+        if d:
+            birth, birth_src = d.iso[:10], v.printed()
+            conf["birth_date"] = 0.98
+    sex = sex_src = None
+    if "sex" in found:
+        v = found["sex"][0]
+        sex = parse_sex(v.text)
+        if sex:
+            sex_src = v.printed()
+            conf["sex"] = 0.98
+    if sex is None and sex_from_title:
+        sex = sex_from_title
+        conf["sex"] = 0.8
+    nat = nat_src = None
+    if "national_id" in found:
+        v = found["national_id"][0]
+        nat = parse_national_id(v.text)
+        if nat:
+            nat_src = v.printed()
+            conf["national_id"] = 0.98
+    if nat is None:
+        nat, nat_src = _national_id_anywhere(lines, birth)
+        if nat:
+            conf["national_id"] = 0.8
+
+    dates: dict[str, str | None] = {}
+    for field in ("collection_date", "report_date"):
+        dates[field] = None
+        if field in found:
+            d = find_date(found[field][0].text)
+            if d:
+                dates[field] = d.iso
+                conf[field] = 0.97
+    if dates["collection_date"] is None and dates["report_date"]:
+        dates["collection_date"] = dates["report_date"]
+        conf["collection_date"] = 0.5
+
+    prescriber = None
+    if "prescriber" in found:
+        prescriber = found["prescriber"][0].text.strip(" :")
+        conf["prescriber"] = 0.9
+    report_id = found["report_id"][0].text.split()[0] if "report_id" in found else None
+
+    lab = _laboratory(lines, page_heights)
+    if lab:
+        conf["laboratory"] = 0.85
+
+    patient = PatientInfo(
+        family=family,
+        given=given,
+        birth_date=birth,
+        birth_date_src=birth_src,
+        sex=sex,  # type: ignore[arg-type]
+        sex_src=sex_src,
+        national_id=nat,
+        national_id_src=nat_src,
+    )
+    return ReportMeta(
+        language=language,
+        patient=patient,
+        collection_date=dates["collection_date"],
+        report_date=dates["report_date"],
+        laboratory=lab,
+        prescriber=prescriber,
+        report_id=report_id,
+        confidence=conf,
+    )
+
+
+def _plausible(field: str, text: str) -> bool:
+    if field in ("family", "given", "fullname"):
+        letters = sum(c.isalpha() for c in text)
+        return letters >= 2 and not re.search(r"\d{3}", text)
+    if field in ("birth_date", "collection_date", "report_date", "received_date"):
+        return find_date(text) is not None
+    if field == "national_id":
+        return parse_national_id(text) is not None
+    if field == "sex":
+        return parse_sex(text) is not None
+    return True
+
+
+def _national_id_anywhere(lines: Sequence[Line], birth: str | None) -> tuple[str | None, Printed | None]:
+    """A 13-digit number that starts with the birth date is the matricule even unlabelled."""
+    if not birth:
+        return None, None
+    prefix = birth.replace("-", "")
+    for ln in lines:
+        nat = parse_national_id(ln.text)
+        if nat and nat.startswith(prefix):
+            ws = [w for w in ln.words if any(ch.isdigit() for ch in w.text)]
+            return nat, Value(nat, tuple(ws)).printed()
+    return None, None
+
+
+def _laboratory(lines: Sequence[Line], page_heights: Sequence[float]) -> str | None:
+    lex = lexicon()
+    first_page = lines[0].page if lines else 1
+    height = page_heights[0] if page_heights else 842.0
+    best: tuple[float, str] | None = None
+    for ln in lines:
+        if ln.page != first_page or ln.bbox.top > 0.3 * height:
+            continue
+        m = lex.laboratory.search(ln.text)
+        if not m:
+            continue
+        # the cell holding the match
+        size = line_font_size(ln)
+        cell: list[Word] = []
+        for w in ln.words:
+            if cell and w.bbox.x0 - cell[-1].bbox.x1 > 1.5 * size:
+                if lex.laboratory.search(" ".join(x.text for x in cell)):
+                    break
+                cell = []
+            cell.append(w)
+        text = " ".join(w.text for w in cell).strip()
+        score = size + (5 if any(w.bold for w in cell) else 0)
+        if best is None or score > best[0]:
+            best = (score, text)
+    return best[1] if best else None

@@ -1,0 +1,362 @@
+"""OCR of page images with tesseract -> ``models.Page`` of ``Word``s in PDF points.
+
+Coordinate space: word boxes are in the *corrected* page — upright (after the 90/180/270
+fix) and deskewed — scaled to points, origin top-left. ``Page.width``/``height`` are that
+upright page's size (swapped relative to the PDF page for 90/270), ``Page.rotation`` the
+clockwise right angle applied. For small skews this is the page as it was printed, which is
+what row reconstruction wants (horizontal lines of text).
+
+Word boxes mimic the text layer: the vertical extent of a word is its tesseract *line*'s
+extent (ascender to descender, like pdfplumber's font-size-high glyph boxes) unless that
+line is implausibly tall; ``font_size`` is that height in points.
+
+Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1``): its OpenMP threading is much
+slower on small machines; parallelism comes from processing pages in separate processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from statistics import fmean, median
+from typing import Any
+
+import cv2
+import numpy as np
+import pytesseract
+from PIL import Image
+
+from extractors.preprocess import detect_orientation, preprocess, rotate_right_angle, to_array, with_fast_format
+from extractors.render import DEFAULT_DPI, render_page
+from models import BBox, Page, Word, WordSource
+
+DEFAULT_PSM = 6  # one uniform block: keeps table rows together (see report / bench)
+DEFAULT_LANG = "fra"  # Luxembourg lab reports: French first
+LOW_CONFIDENCE = 0.55  # mean word confidence under which the orientation is re-checked
+_CUES_PATH = Path(__file__).parent / "rules" / "ocr_language_cues.json"
+_LINE_ARTEFACT = re.compile(r"^[|_¦\[\]{}]+$")
+
+
+def ensure_single_thread() -> None:
+    """Tesseract's OpenMP threads slow it down on 2-core boxes; processes give parallelism."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def tesseract_config(psm: int = DEFAULT_PSM, dpi: float = DEFAULT_DPI) -> str:
+    return f"--oem 1 --psm {psm} --dpi {int(round(dpi))} -c preserve_interword_spaces=1"
+
+
+def run_tesseract(image: Image.Image, lang: str, psm: int = DEFAULT_PSM, dpi: float = DEFAULT_DPI) -> dict[str, list[Any]]:
+    """``pytesseract.image_to_data`` as a dict of columns."""
+    ensure_single_thread()
+    data: dict[str, list[Any]] = pytesseract.image_to_data(
+        with_fast_format(image.copy()) if image.format != "BMP" else image,
+        lang=lang,
+        config=tesseract_config(psm, dpi),
+        output_type=pytesseract.Output.DICT,
+    )
+    return data
+
+
+# --- tesseract output -> Words -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Box:
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+def _line_key(data: Mapping[str, Sequence[Any]], i: int) -> tuple[int, int, int, int]:
+    return (int(data["page_num"][i]), int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
+
+
+def _box(data: Mapping[str, Sequence[Any]], i: int) -> _Box:
+    return _Box(int(data["left"][i]), int(data["top"][i]), int(data["width"][i]), int(data["height"][i]))
+
+
+def words_from_tesseract(
+    data: Mapping[str, Sequence[Any]],
+    page_number: int,
+    scale_x: float,
+    scale_y: float,
+    max_line_to_word_height: float = 2.0,
+) -> tuple[Word, ...]:
+    """Words (in points) from ``image_to_data`` output; ``scale_*`` are pixels per point.
+
+    Drops empty words, conf -1 entries and table-ruling artefacts (``|``, ``_``).
+    """
+    lines: dict[tuple[int, int, int, int], _Box] = {}
+    for i, level in enumerate(data["level"]):
+        if int(level) == 4:
+            lines[_line_key(data, i)] = _box(data, i)
+    words: list[Word] = []
+    for i, level in enumerate(data["level"]):
+        if int(level) != 5:
+            continue
+        text = unicodedata.normalize("NFC", str(data["text"][i]).strip())
+        conf = float(data["conf"][i])
+        if not text or conf < 0 or _LINE_ARTEFACT.match(text):
+            continue
+        wb = _box(data, i)
+        top, bottom = wb.top, wb.top + wb.height
+        line = lines.get(_line_key(data, i))
+        if line is not None and line.height <= max_line_to_word_height * max(wb.height, 1):
+            top, bottom = min(top, line.top), max(bottom, line.top + line.height)
+        bbox = BBox(
+            x0=round(wb.left / scale_x, 2),
+            top=round(top / scale_y, 2),
+            x1=round((wb.left + wb.width) / scale_x, 2),
+            bottom=round(bottom / scale_y, 2),
+        )
+        words.append(
+            Word(
+                text=text,
+                bbox=bbox,
+                page=page_number,
+                font_size=round(bbox.height, 2),
+                confidence=round(min(1.0, max(0.0, conf / 100.0)), 3),
+                source=WordSource.OCR,
+            )
+        )
+    return tuple(words)
+
+
+@dataclass(frozen=True)
+class Rulings:
+    horizontal_y: tuple[float, ...]  # points, centre lines of horizontal rules
+    mask: np.ndarray  # uint8 mask of rule pixels (horizontal and vertical), image-sized
+
+
+def _rule_components(opened: np.ndarray, axis: int, max_thickness: int) -> tuple[np.ndarray, list[float]]:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    centres: list[float] = []
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        thickness = h if axis == 0 else w
+        if thickness <= max_thickness:
+            keep[i] = True
+            centres.append(y + h / 2.0 if axis == 0 else x + w / 2.0)
+    return keep[labels], centres
+
+
+def find_rulings(
+    gray: np.ndarray,
+    scale: float,
+    min_h_length_pt: float = 50.0,
+    min_v_length_pt: float = 25.0,
+    max_thickness_pt: float = 3.0,
+    bridge_pt: float = 1.5,
+    ink_below: int = 200,
+) -> Rulings:
+    """Table rules: long, thin runs of ink, horizontal and vertical.
+
+    A fixed ink threshold (not Otsu) keeps anti-aliased hairlines; a short closing bridges
+    dotted or broken rules (fax, JPEG); the long opening removes text; the thickness limit
+    rejects any text band that survived.
+    """
+    bw = (gray < ink_below).astype(np.uint8) * 255
+    bridge = max(2, int(bridge_pt * scale))
+    thick = max(3, int(max_thickness_pt * scale))
+    h_len, v_len = max(10, int(min_h_length_pt * scale)), max(10, int(min_v_length_pt * scale))
+    h_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
+    h_open = cv2.morphologyEx(h_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
+    v_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
+    v_open = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
+    h_mask, h_centres = _rule_components(h_open, 0, thick)
+    v_mask, _ = _rule_components(v_open, 1, thick)
+    merged: list[float] = []
+    for y in sorted(c / scale for c in h_centres):  # a thick or broken rule gives several parts
+        if not merged or y - merged[-1] >= 1.5:
+            merged.append(y)
+    return Rulings(horizontal_y=tuple(round(y, 1) for y in merged), mask=(h_mask | v_mask).astype(np.uint8))
+
+
+def erase_rulings(gray: np.ndarray, rulings: Rulings) -> np.ndarray:
+    """Paint rules white (with a 1-px halo): tesseract reads them as ``|``/``l``/``1`` or
+    merges rows across them otherwise. Ink of glyphs crossing a rule is lost only where
+    it overlaps the rule itself."""
+    if not rulings.mask.any():
+        return gray
+    halo = cv2.dilate(rulings.mask, np.ones((3, 3), np.uint8))
+    out = gray.copy()
+    out[halo > 0] = 255
+    return out
+
+
+def ocr_page(
+    image: Image.Image,
+    page_number: int,
+    page_width_pt: float,
+    page_height_pt: float,
+    lang: str = DEFAULT_LANG,
+    *,
+    psm: int = DEFAULT_PSM,
+    rotation: int = 0,
+    route_reason: str = "ocr",
+    erase_rules: bool = True,
+) -> Page:
+    """OCR an (already upright) page image whose extent is ``page_width_pt`` x ``page_height_pt``.
+
+    Table rules are found (-> ``Page.rulings_y``) and erased before tesseract runs.
+    ``rotation`` is only recorded on the Page (the clockwise angle the caller applied).
+    """
+    scale_x = image.width / page_width_pt
+    scale_y = image.height / page_height_pt
+    scale = (scale_x + scale_y) / 2
+    gray = to_array(image)
+    rulings = find_rulings(gray, scale)
+    clean = Image.fromarray(erase_rulings(gray, rulings)) if erase_rules else image
+    data = run_tesseract(clean, lang, psm, dpi=72.0 * scale)
+    words = words_from_tesseract(data, page_number, scale_x, scale_y)
+    quality = round(fmean(w.confidence for w in words), 3) if words else 0.0
+    return Page(
+        number=page_number,
+        width=round(page_width_pt, 3),
+        height=round(page_height_pt, 3),
+        words=words,
+        source=WordSource.OCR,
+        route_reason=route_reason,
+        quality=quality,
+        rotation=rotation % 360,
+        rulings_y=rulings.horizontal_y,
+    )
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def language_cues() -> dict[str, frozenset[str]]:
+    raw = json.loads(_CUES_PATH.read_text(encoding="utf-8"))
+    return {k: frozenset(v) for k, v in raw.items() if not k.startswith("_")}
+
+
+def _fold(token: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", token.lower())
+    return "".join(ch for ch in decomposed if ch.isalpha() and not unicodedata.combining(ch))
+
+
+def language_scores(tokens: Sequence[str]) -> dict[str, int]:
+    """How many tokens are cue words of each language."""
+    cues = language_cues()
+    folded = [_fold(t) for t in tokens]
+    return {lang: sum(t in words for t in folded) for lang, words in cues.items()}
+
+
+def choose_language(scores: Mapping[str, int], default: str = DEFAULT_LANG, min_hits: int = 3, mix_ratio: float = 0.5) -> str:
+    """Best-scoring language; ``fra+deu`` when French and German are both strong."""
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] < min_hits:
+        return default
+    best, best_n = ranked[0]
+    fr, de = scores.get("fra", 0), scores.get("deu", 0)
+    if best in ("fra", "deu") and min(fr, de) >= min_hits and min(fr, de) >= mix_ratio * max(fr, de):
+        return "fra+deu"
+    return best
+
+
+def language_from_words(words: Sequence[Word], default: str = DEFAULT_LANG) -> str:
+    """Language of already-OCR'd words (any model reads the cue words well enough)."""
+    return choose_language(language_scores([w.text for w in words]), default=default)
+
+
+def detect_ocr_language(image: Image.Image, default: str = DEFAULT_LANG, dpi: float = DEFAULT_DPI) -> str:
+    """One of ``fra``/``deu``/``eng`` (or ``fra+deu``) for a page image, before OCR.
+
+    A fast pass with the ``eng`` model on a 150-dpi copy of the top 40% of the page
+    (header, patient block and first results carry the language), then cue-word counts.
+    Costs ~0.4-0.5 s; :func:`ocr_pdf_page` avoids it by checking the language of a first
+    OCR pass with the default model instead.
+    """
+    crop = image.crop((0, 0, image.width, max(1, int(image.height * 0.4))))
+    factor = min(1.0, 150.0 / dpi)
+    if factor < 1.0:
+        crop = crop.resize((max(1, int(crop.width * factor)), max(1, int(crop.height * factor))), Image.Resampling.LANCZOS)
+    data = run_tesseract(crop, "eng", psm=6, dpi=dpi * factor)
+    tokens = [str(t) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
+    return choose_language(language_scores(tokens), default=default)
+
+
+# --- whole page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    page: Page
+    timings: dict[str, float] = field(default_factory=dict)
+    lang: str = DEFAULT_LANG
+    skew_deg: float = 0.0
+
+
+def _upright_size(width_pt: float, height_pt: float, rotation: int) -> tuple[float, float]:
+    return (height_pt, width_pt) if rotation % 180 == 90 else (width_pt, height_pt)
+
+
+def ocr_pdf_page_detailed(
+    pdf_path: Path,
+    page_index: int,
+    lang: str | None = None,
+    *,
+    dpi: float = DEFAULT_DPI,
+    psm: int = DEFAULT_PSM,
+    route_reason: str = "ocr",
+) -> OcrResult:
+    """Render + preprocess + (language) + OCR one page, with per-step timings (seconds)."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    rendered = render_page(pdf_path, page_index, dpi)
+    timings["render"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pre = preprocess(rendered.image, dpi=rendered.dpi)
+    timings["preprocess"] = time.perf_counter() - t
+    image, rotation = pre.image, pre.rotation
+
+    def run(img: Image.Image, rot: int, use_lang: str) -> Page:
+        w, h = _upright_size(rendered.width_pt, rendered.height_pt, rot)
+        return ocr_page(img, page_index + 1, w, h, use_lang, psm=psm, rotation=rot, route_reason=route_reason)
+
+    t = time.perf_counter()
+    use_lang = lang or DEFAULT_LANG
+    page = run(image, rotation, use_lang)
+    timings["tesseract"] = time.perf_counter() - t
+
+    if lang is None:  # check the default model was the right one; redo once if not
+        detected = language_from_words(page.words)
+        if detected != use_lang:
+            t = time.perf_counter()
+            use_lang = detected
+            page = run(image, rotation, use_lang)
+            timings["language-retry"] = time.perf_counter() - t
+
+    if page.quality < LOW_CONFIDENCE:  # upside-down or sideways page that slipped through
+        t = time.perf_counter()
+        guess = detect_orientation(image, rendered.dpi)
+        if guess is not None and guess.rotate != 0:
+            fixed = Image.fromarray(rotate_right_angle(to_array(image), guess.rotate))
+            retry = run(fixed, (rotation + guess.rotate) % 360, use_lang)
+            if retry.quality > page.quality:
+                page = retry
+        timings["orientation-retry"] = time.perf_counter() - t
+    return OcrResult(page=page, timings=timings, lang=use_lang, skew_deg=pre.skew_deg)
+
+
+def ocr_pdf_page(pdf_path: Path, page_index: int, lang: str | None = None, route_reason: str = "ocr") -> Page:
+    """Render page ``page_index`` (0-based) of ``pdf_path``, clean it up and OCR it.
+
+    ``lang`` = tesseract language(s), e.g. ``"fra"``, ``"deu"``, ``"fra+deu"``; ``None``
+    OCRs with :data:`DEFAULT_LANG`, reads the language from the words and re-OCRs with
+    the detected model when it differs (detect once per document and pass it on).
+    """
+    return ocr_pdf_page_detailed(pdf_path, page_index, lang, route_reason=route_reason).page

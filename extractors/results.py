@@ -1,0 +1,447 @@
+"""Result rows: lines of words -> ``RawResult`` (label, value, unit, range, flag as printed).
+
+Two ways to read a row, tried in this order:
+
+1. **Column mode.** A header line (``Analyse | Résultat | Unité | Valeurs de référence``,
+   ``Untersuchung Ergebnis Einheit Referenzbereich``, dates of a cumulative report...) gives
+   column roles and x extents. Every later line's words fall into the column zone under which
+   they stand, so ruled and whitespace-aligned tables read alike, and earlier-result columns
+   (antériorités, Vorwerte, dates other than this report's collection date) are skipped.
+   The columns persist across pages (tables that continue without repeating their header).
+2. **Token mode.** With no header, a line splits into cells at wide gaps; the first cell is
+   the label, then the value is the first number or qualitative word, and unit, range and
+   flag are recognised by shape. A row must then show a unit or a range, so free text with
+   a number in it is not taken for a result.
+
+Both modes work on ``models.Word`` so text-layer and OCR pages share them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from models import BBox, Line, Printed, RawResult, Word
+from extractors.layout import line_font_size, split_cells
+from extractors.meta import find_date
+from extractors.rules import lexicon
+from extractors.values import is_flag, looks_like_unit, parse_number, parse_range
+
+_QUAL_FALLBACK = re.compile(
+    r"^(n[ée]gati(f|ve?)|neg\.?|positi(f|ve?)|pos\.?|traces?|spuren|absen(t|te|ce)|pr[ée]sen(t|te|ce)|"
+    r"nachweisbar|nicht nachweisbar|non d[ée]tect[ée]e?|not detected|detected|d[ée]tect[ée]e?|normal(e)?|"
+    r"\+{1,4}|[1-4]\+|limpide|clair|trouble|jaune|gelb|klar|yellow|clear)$",
+    re.IGNORECASE,
+)
+
+
+def is_qualitative(text: str) -> bool:
+    try:
+        from mappers.terminology import normalise_qualitative
+    except ImportError:  # pragma: no cover - during bootstrap
+        normalise_qualitative = None  # type: ignore[assignment]
+    t = text.strip().strip(".")
+    if normalise_qualitative is not None:
+        try:
+            if normalise_qualitative(t) is not None:
+                return True
+        except Exception:  # noqa: BLE001 - a bad table must not kill parsing
+            pass
+    return bool(_QUAL_FALLBACK.match(t))
+
+
+# ------------------------------------------------------------------ header / columns
+
+
+@dataclass(frozen=True)
+class Column:
+    role: str  # label value unit range flag prior
+    x0: float
+    x1: float
+
+
+@dataclass
+class Columns:
+    cols: list[Column]
+    page: int
+    bounds: list[float] = field(default_factory=list)  # zone boundaries between columns
+
+    def __post_init__(self) -> None:
+        self.cols.sort(key=lambda c: c.x0)
+        self.bounds = []
+        for a, b in zip(self.cols, self.cols[1:]):
+            gap = max(0.0, b.x0 - a.x1)
+            # a label column is left-aligned text: give it room up to just before the next column
+            bias = 0.85 if a.role == "label" else 0.5
+            self.bounds.append(a.x1 + bias * gap)
+
+    def zone(self, x: float) -> Column:
+        for col, b in zip(self.cols, self.bounds):
+            if x < b:
+                return col
+        return self.cols[-1]
+
+    def label_end(self) -> float:
+        for col, b in zip(self.cols, self.bounds):
+            if col.role == "label":
+                return b
+        return self.cols[0].x0
+
+
+def _header_role(text: str) -> str | None:
+    lex = lexicon().header
+    parts = [p.strip() for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip()] or [text]
+    for role in ("range", "prior", "unit", "value", "label", "flag"):
+        if any(lex[role].match(p) for p in parts):
+            return role
+    return None
+
+
+def detect_header(line: Line, collection_date: str | None) -> Columns | None:
+    """Columns from a header line, or None when the line is not a table header."""
+    cells = split_cells(line, gap_em=0.8)
+    cols: list[Column] = []
+    dates: list[tuple[Column, str]] = []
+    for cell in cells:
+        text = " ".join(w.text for w in cell)
+        x0, x1 = cell[0].bbox.x0, cell[-1].bbox.x1
+        role = _header_role(text)
+        if role is None:
+            d = find_date(text)
+            if d and len(text) - (d.end - d.start) < 12:
+                col = Column("prior", x0, x1)
+                dates.append((col, d.iso[:10]))
+                cols.append(col)
+                continue
+            # a cell made of several header words separated by single spaces
+            sub = [_header_role(w.text) for w in cell]
+            if len(cell) > 1 and all(sub):
+                for w, r in zip(cell, sub):
+                    cols.append(Column(r or "label", w.bbox.x0, w.bbox.x1))
+                continue
+            cols.append(Column("unknown", x0, x1))
+            continue
+        cols.append(Column(role, x0, x1))
+    roles = {c.role for c in cols}
+    known = roles - {"unknown"}
+    if len(known) < 2 and not (dates and "label" in roles):
+        return None
+    if not ({"value", "prior"} & roles) and not ({"label", "unit", "range"} <= roles):
+        return None
+    if sum(c.role == "unknown" for c in cols) > len(known):
+        return None  # a sentence that happens to contain two header words
+    # cumulative: the date column equal to this report's collection date is the result
+    if dates and "value" not in roles:
+        current = None
+        if collection_date:
+            current = next((c for c, d in dates if d == collection_date[:10]), None)
+        if current is None:
+            current = dates[0][0]
+        cols = [Column("value", c.x0, c.x1) if c is current else c for c in cols]
+    if "label" not in {c.role for c in cols}:
+        first = min(c.x0 for c in cols)
+        cols.append(Column("label", min(first - 1.0, line.bbox.x0), min(first - 0.5, line.bbox.x0 + 1)))
+    # unknown header cells (often a blank-titled flag column) keep their zone but no role
+    return Columns([c for c in cols], page=line.page)
+
+
+# ------------------------------------------------------------------ field parsing
+
+_TRAILING_FLAG = re.compile(r"^(?P<v>.*?\d)\s*(?P<f>\*{1,2}|!{1,2}|\(?[HLhl]{1,2}\)?|[+\-]{1,2}|[↑↓]{1,2})$")
+_LEADING_FLAG = re.compile(r"^(?P<f>\*{1,2}|[↑↓]{1,2}|[HL]{1,2})\s*(?P<v>[<>≤≥]?\s*\d.*)$")
+_LEADER = re.compile(r"[.·_]{3,}")
+_FOOTNOTE = re.compile(r"(\s*[¹²³⁴⁵⁶⁷⁸⁹*†#]+|\s*\(\d\))$")
+
+
+@dataclass
+class Fields:
+    label: list[Word] = field(default_factory=list)
+    value: list[Word] = field(default_factory=list)
+    unit: list[Word] = field(default_factory=list)
+    range: list[Word] = field(default_factory=list)
+    flag: list[Word] = field(default_factory=list)
+    other: list[Word] = field(default_factory=list)
+
+
+def _text(ws: Sequence[Word]) -> str:
+    return " ".join(w.text for w in ws).strip()
+
+
+def _printed(ws: Sequence[Word], text: str | None = None) -> Printed:
+    return Printed(
+        text=text if text is not None else _text(ws),
+        page=ws[0].page,
+        bbox=BBox.enclosing([w.bbox for w in ws]),
+        source=ws[0].source,
+        confidence=min(w.confidence for w in ws),
+        bold=all(w.bold for w in ws),
+    )
+
+
+def _is_value_text(t: str, decimal_comma: bool | None) -> bool:
+    return parse_number(t, decimal_comma) is not None or is_qualitative(t)
+
+
+def _split_value_zone(ws: list[Word], decimal_comma: bool | None) -> tuple[list[Word], list[Word], list[Word]]:
+    """Value zone words -> (value words, flag words, unit words)."""
+    if not ws:
+        return [], [], []
+    whole = _text(ws)
+    if _is_value_text(whole, decimal_comma):
+        return ws, [], []
+    # longest prefix that parses as a value ("1 250", "< 0,5"), rest flags/units
+    for n in range(len(ws), 0, -1):
+        head = _text(ws[:n])
+        if _is_value_text(head, decimal_comma):
+            rest = ws[n:]
+            flags = [w for w in rest if is_flag(w.text)]
+            units = [w for w in rest if w not in flags]
+            return ws[:n], flags, units
+    # flag first ("H 13,2", "* 13,2")
+    if len(ws) > 1 and is_flag(ws[0].text):
+        v, f, u = _split_value_zone(ws[1:], decimal_comma)
+        if v:
+            return v, [ws[0], *f], u
+    return [], [], []
+
+
+def _glued_flag(value: Printed, decimal_comma: bool | None) -> tuple[Printed, Printed | None]:
+    """'13,2*' / '13.2H' / '(H)13,2' -> value and flag with the same box."""
+    t = value.text
+    if parse_number(t, decimal_comma) is not None or is_qualitative(t):
+        return value, None
+    for rx in (_TRAILING_FLAG, _LEADING_FLAG):
+        m = rx.match(t)
+        if m and parse_number(m.group("v"), decimal_comma) is not None:
+            return value.model_copy(update={"text": m.group("v").strip()}), value.model_copy(update={"text": m.group("f")})
+    return value, None
+
+
+def clean_label(text: str) -> str:
+    t = _LEADER.sub(" ", text)
+    t = _FOOTNOTE.sub("", t.strip())
+    return re.sub(r"\s+", " ", t).strip(" :")
+
+
+def _spill(cell: Sequence[Word], label_end: float) -> list[Word]:
+    """Words at the end of a label cell that stand in the value zone and read as a value
+    (with unit or flag). A sentence running across the columns ("contrôle dans 3 semaines")
+    does not spill: what follows its number is not a unit."""
+    for i, w in enumerate(cell):
+        if w.bbox.x0 >= label_end and re.search(r"\d", w.text):
+            tail = list(cell[i:])
+            v, fl, un = _split_value_zone(tail, None)
+            if v and all(looks_like_unit(u.text) for u in un):
+                return tail
+            return []
+    return []
+
+
+def _fields_by_columns(line: Line, cols: Columns) -> Fields:
+    f = Fields()
+    label_end = cols.label_end()
+    cells = split_cells(line)
+    for ci, cell in enumerate(cells):
+        # the first cell starting in the label zone is the label, even if it spills over
+        if ci == 0 and cell[0].bbox.x0 < label_end:
+            spill = _spill(cell, label_end)
+            f.label.extend(cell[: len(cell) - len(spill)])
+            rest: Sequence[Word] = spill
+        else:
+            rest = cell
+        for w in rest:
+            col = cols.zone(w.bbox.xmid)
+            getattr(f, col.role if col.role in ("label", "value", "unit", "range", "flag") else "other").append(w)
+    return f
+
+
+def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
+    f = Fields()
+    cells = split_cells(line)
+    if len(cells) < 2:
+        # "Label 13,2 g/l 12-16" printed with single spaces: split at the first number
+        # that is followed only by unit/range/flag-looking tokens
+        ws = list(line.words)
+        for i in range(1, len(ws)):
+            if parse_number(ws[i].text, decimal_comma) is not None and any(c.isalpha() for c in _text(ws[:i])):
+                cells = [tuple(ws[:i]), *[(w,) for w in ws[i:]]]
+                break
+        else:
+            return f
+    f.label = list(cells[0])
+    rest = [w for c in cells[1:] for w in c]
+    # value: first cell (or word run) that parses as a value
+    i = 0
+    while i < len(rest):
+        v, fl, un = _split_value_zone(rest[i:], decimal_comma)
+        if v:
+            # take the shortest value prefix starting at i
+            for n in range(1, len(rest) - i + 1):
+                if _is_value_text(_text(rest[i : i + n]), decimal_comma):
+                    v = rest[i : i + n]
+                    break
+            f.value = list(v)
+            i += len(v)
+            break
+        if is_flag(rest[i].text):
+            f.flag.append(rest[i])
+        else:
+            return Fields()  # something unparseable between label and value: not a row
+        i += 1
+    if not f.value:
+        return Fields()
+    tail = rest[i:]
+    # the rest: range (longest parseable run), unit, flag; later numbers are prior results
+    j = 0
+    while j < len(tail):
+        w = tail[j]
+        done = False
+        if not f.range:
+            for n in range(min(len(tail) - j, 6), 0, -1):
+                seg = tail[j : j + n]
+                t = _text(seg)
+                if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (
+                    n > 1 or re.search(r"[-–<>≤≥]", t)
+                ):
+                    f.range = list(seg)
+                    j += n
+                    done = True
+                    break
+        if done:
+            continue
+        if not f.flag and is_flag(w.text) and not f.range:
+            f.flag.append(w)
+        elif not f.unit and looks_like_unit(w.text):
+            f.unit.append(w)
+        else:
+            f.other.append(w)
+        j += 1
+    return f
+
+
+def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_comma: bool | None) -> RawResult | None:
+    label_text = clean_label(_text(f.label))
+    if sum(c.isalpha() for c in label_text) < 2 or not f.value:
+        return None
+    vz, fz, uz = _split_value_zone(f.value, decimal_comma)
+    if not vz:
+        return None
+    value = _printed(vz)
+    value, glued = _glued_flag(value, decimal_comma)
+    flag_words = list(f.flag) + fz
+    unit_words = list(f.unit) + uz
+    range_words = list(f.range)
+    # a range column that carries the unit after the numbers: "12,0 - 16,0 g/dl"
+    if range_words and not unit_words:
+        tail = range_words[-1]
+        if looks_like_unit(tail.text) and parse_range(_text(range_words[:-1]), decimal_comma):
+            unit_words, range_words = [tail], range_words[:-1]
+    # flag words may be mixed into the range/unit zones when the flag column has no header
+    for w in list(unit_words):
+        if is_flag(w.text):
+            unit_words.remove(w)
+            flag_words.append(w)
+    while range_words and is_flag(range_words[-1].text) and parse_range(_text(range_words[:-1]), decimal_comma):
+        flag_words.append(range_words.pop())
+    while range_words and is_flag(range_words[0].text) and parse_range(_text(range_words[1:]), decimal_comma):
+        flag_words.append(range_words.pop(0))
+    if len(range_words) == 1 and is_flag(range_words[0].text) and parse_range(range_words[0].text, decimal_comma) is None:
+        flag_words.append(range_words.pop())
+    flag = _printed(flag_words) if flag_words else glued
+    return RawResult(
+        index=index,
+        section=section,
+        label=_printed(f.label, label_text),
+        value=value,
+        unit=_printed(unit_words) if unit_words else None,
+        range=_printed(range_words) if range_words else None,
+        flag=flag,
+        language=language,
+    )
+
+
+# ------------------------------------------------------------------ sections and noise
+
+
+def section_of(line: Line, language: str) -> str | None:
+    text = line.text.strip()
+    if not text or len(text) > 60 or re.search(r"\d{2}", text):
+        return None
+    lex = lexicon()
+    for pat in lex.sections.values():
+        parts = [p.strip() for p in re.split(r"\s*/\s*|\s+-\s+", text) if p.strip()]
+        if pat.match(text) or any(pat.match(p) for p in parts):
+            return text
+    words = text.split()
+    letters = [c for c in text if c.isalpha()]
+    if 1 <= len(words) <= 4 and letters and all(c.isupper() for c in letters) and len(letters) >= 4:
+        return text
+    return None
+
+
+def _is_noise(line: Line) -> bool:
+    return bool(lexicon().noise.search(line.text))
+
+
+def _looks_like_meta(label: str) -> bool:
+    lex = lexicon()
+    return any(p.match(label) for p in lex.meta.values()) or label.rstrip().endswith(":")
+
+
+# ------------------------------------------------------------------ main entry
+
+
+def parse_rows(
+    lines: Sequence[Line],
+    skip: set[int],
+    language: str,
+    decimal_comma: bool | None,
+    collection_date: str | None,
+    accept_label=None,  # callable(label) -> bool: does terminology know this label?
+) -> list[RawResult]:
+    """Result rows of a document. ``skip`` holds indices of furniture lines."""
+    rows: list[RawResult] = []
+    cols: Columns | None = None
+    section: str | None = None
+    for li, line in enumerate(lines):
+        if li in skip:
+            continue
+        header = detect_header(line, collection_date)
+        if header is not None:
+            cols = header
+            continue
+        if cols is None or line.page != cols.page:
+            # a new page without its own header keeps the columns when its lines fit them
+            pass
+        sec = section_of(line, language)
+        if sec is not None:
+            section = sec
+            continue
+        fields = _fields_by_columns(line, cols) if cols is not None else Fields()
+        mode = "columns"
+        if not fields.value:
+            fields = _fields_by_tokens(line, decimal_comma)
+            mode = "tokens"
+        if not fields.value:
+            continue
+        raw = _to_raw(fields, len(rows), section, language, decimal_comma)
+        if raw is None:
+            continue
+        if _looks_like_meta(raw.label.text) and not (accept_label and accept_label(raw.label.text)):
+            continue
+        if mode == "tokens" and any(sum(c.isalpha() for c in w.text) >= 3 for w in fields.other):
+            continue  # prose after the number: a comment, not a result
+        if mode == "tokens":
+            strong = raw.unit is not None or raw.range is not None
+            if not strong and not (accept_label and accept_label(raw.label.text)):
+                continue
+            if _is_noise(line) and not (accept_label and accept_label(raw.label.text)):
+                continue
+        rows.append(raw)
+    return rows
+
+
+def doc_font_size(lines: Sequence[Line]) -> float:
+    sizes = sorted(line_font_size(ln) for ln in lines)
+    return sizes[len(sizes) // 2] if sizes else 10.0

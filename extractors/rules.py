@@ -1,0 +1,69 @@
+"""Loads the per-language rule data in ``extractors/rules/lexicon.json`` once, compiled."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+RULES_PATH = Path(__file__).with_name("rules") / "lexicon.json"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    header: dict[str, re.Pattern[str]]  # role -> pattern matching a whole header cell
+    meta: dict[str, re.Pattern[str]]  # field -> pattern finding a key inside a line
+    meta_lang: dict[str, dict[str, re.Pattern[str]]]  # field -> lang -> pattern
+    laboratory: re.Pattern[str]
+    sex_male: re.Pattern[str]
+    sex_female: re.Pattern[str]
+    title_male: re.Pattern[str]
+    title_female: re.Pattern[str]
+    title_any: re.Pattern[str]
+    birth_name: re.Pattern[str]
+    months: dict[str, list[re.Pattern[str]]]
+    sections: dict[str, re.Pattern[str]]  # lang -> pattern matching a whole line
+    urine_section: re.Pattern[str]
+    noise: re.Pattern[str]
+
+
+def _alt(items: list[str]) -> str:
+    return "|".join(f"(?:{i})" for i in sorted(items, key=len, reverse=True))
+
+
+@cache
+def lexicon() -> Lexicon:
+    raw = json.loads(RULES_PATH.read_text(encoding="utf-8"))
+    flags = re.IGNORECASE
+    header = {
+        role: re.compile(rf"^\s*(?:{_alt([p for ps in langs.values() for p in ps])})\s*[:.]?\s*$", flags)
+        for role, langs in raw["header"].items()
+    }
+    # a key starts at a word boundary and is followed by ':' or whitespace or end
+    meta = {
+        field: re.compile(rf"(?<![\w])(?:{_alt([p for ps in langs.values() for p in ps])})(?=\s*[:.]|\s|$)", flags)
+        for field, langs in raw["meta"].items()
+    }
+    meta_lang = {
+        field: {lang: re.compile(rf"(?<![\w])(?:{_alt(ps)})(?=\s*[:.]|\s|$)", flags) for lang, ps in langs.items()}
+        for field, langs in raw["meta"].items()
+    }
+    t = raw["titles"]
+    return Lexicon(
+        header=header,
+        meta=meta,
+        meta_lang=meta_lang,
+        laboratory=re.compile(_alt(raw["laboratory"]), flags),
+        sex_male=re.compile(rf"^(?:{_alt(raw['sex_values']['male'])})$", flags),
+        sex_female=re.compile(rf"^(?:{_alt(raw['sex_values']['female'])})$", flags),
+        title_male=re.compile(rf"^(?:{_alt(t['male'])})$", flags),
+        title_female=re.compile(rf"^(?:{_alt(t['female'])})$", flags),
+        title_any=re.compile(rf"^(?:{_alt(t['male'] + t['female'] + t['none'])})$", flags),
+        birth_name=re.compile(rf"^(?:{_alt(raw['birth_name'])})$", flags),
+        months={lang: [re.compile(rf"^(?:{m})$", flags) for m in ms] for lang, ms in raw["months"].items()},
+        sections={lang: re.compile(rf"^\s*(?:{_alt(ps)})\s*[:]?\s*$", flags) for lang, ps in raw["sections"].items()},
+        urine_section=re.compile(_alt(raw["section_specimen"]["urine"]), flags),
+        noise=re.compile(_alt(raw["noise_lines"]), flags),
+    )

@@ -1,0 +1,307 @@
+"""The conversion pipeline as plain Python (no Prefect): one document, one batch, one run.
+
+Guarantees for batch migration:
+
+- **Never lose a document.** Every input ends as a bundle, or in ``OUT/quarantine/`` (a copy
+  of the file plus ``<stem>.reason.json``), and in the run report either way. A crash in one
+  document's conversion (any exception) quarantines that document and the batch goes on.
+- **Never duplicate.** Outputs are keyed by the document's content hash: a byte-identical
+  file met twice (another name, another folder) is converted once and reported as a
+  duplicate; bundle ids are deterministic, so a re-run rewrites identical bytes.
+- **Resumable.** ``OUT/ledger.jsonl`` records each finished document (after its outputs are
+  written and fsynced). A restarted run skips what the ledger holds; Parquet part files are
+  keyed by their batch's content and compaction drops duplicate rows.
+- **No health data in logs.** Logs carry document ids (sha256 prefixes), counts and reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from models import ConversionOutcome, MappedResult, ParsedReport, SourceDocument, WordSource
+
+log = logging.getLogger("pdf2fhir")
+
+
+@dataclass(frozen=True)
+class Settings:
+    out_dir: Path
+    batch_size: int = 25
+    workers: int = 2
+    embed_pdf: bool = False  # presentedForm holds the PDF (base64) instead of pointing to it
+    force_ocr: bool = False
+    auto_accept: float = 0.90
+
+
+@dataclass(frozen=True)
+class DocResult:
+    outcome: ConversionOutcome
+    table: pa.Table | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def doc_key(source: SourceDocument) -> str:
+    return source.id[:16]
+
+
+# ------------------------------------------------------------------ one document
+
+
+def convert_document(path: Path, settings: Settings, stem: str | None = None) -> DocResult:
+    """Convert one PDF; write its bundle; return the outcome and its Parquet rows.
+
+    Never raises for bad input: failures are quarantined and returned as ``failed``.
+    """
+    from extractors.document import ExtractionError, extract_document, source_document
+    from extractors.parse import parse_document
+    from flows.writers import results_table, write_bundle
+    from mappers.fhir import build_bundle, bundle_json
+    from mappers.results import map_results
+
+    timings: dict[str, float] = {}
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        src = SourceDocument(id="unreadable-" + sha256(str(path).encode()).hexdigest()[:16], uri=str(path), stem=stem or path.stem, sha256="", size=0)
+        return DocResult(_quarantine(path, src, settings, "unreadable", f"cannot read the file ({type(exc).__name__})", copy=False))
+    src = source_document(path, data).model_copy(update={"stem": stem or path.stem})
+    t0 = time.perf_counter()
+    try:
+        doc = extract_document(path, force_ocr=settings.force_ocr, source=src)
+        timings["extract"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        report = parse_document(doc, accept_label=_known_label)
+        results = map_results(report.rows, report.meta, report.decimal_comma)
+        results = [_apply_threshold(r, settings.auto_accept) for r in results]
+        timings["parse_map"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        if not results and report.meta.patient.family is None:
+            return DocResult(_quarantine(path, doc.source, settings, "no-content", "no lab results and no patient block were found"), timings=timings)
+        bundle = build_bundle(
+            report,
+            results,
+            pdf_bytes=data if settings.embed_pdf else None,
+            pdf_url=None if settings.embed_pdf else path.resolve().as_uri(),
+        )
+        out_path = write_bundle(settings.out_dir, doc.source.stem, bundle_json(bundle))
+        table = results_table(report, results)
+        timings["fhir_write"] = time.perf_counter() - t2
+    except ExtractionError as exc:
+        return DocResult(_quarantine(path, src, settings, exc.reason, exc.message), timings=timings)
+    except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        detail = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
+        return DocResult(_quarantine(path, src, settings, "internal-error", detail), timings=timings)
+
+    needs = sum(r.review_status == "needs-review" for r in results)
+    outcome = ConversionOutcome(
+        source=doc.source,
+        status="needs-review" if (needs or report.warnings) else "converted",
+        reason=",".join(report.warnings) or None,
+        bundle_path=str(out_path),
+        results=len(results),
+        needs_review=needs,
+        pages=len(doc.pages),
+        ocr_pages=sum(p.source is WordSource.OCR for p in doc.pages),
+    )
+    log.info("converted doc=%s results=%d review=%d pages=%d", doc_key(doc.source), len(results), needs, len(doc.pages))
+    return DocResult(outcome, table, timings)
+
+
+def _apply_threshold(r: MappedResult, threshold: float) -> MappedResult:
+    status = "auto-accepted" if r.confidence >= threshold else "needs-review"
+    return r if r.review_status == status else r.model_copy(update={"review_status": status})
+
+
+def _known_label(label: str) -> bool:
+    from mappers.terminology import match_label
+
+    m = match_label(label)
+    return m is not None and m.score >= 0.85
+
+
+def _quarantine(path: Path, src: SourceDocument, settings: Settings, reason: str, message: str, copy: bool = True) -> ConversionOutcome:
+    from flows.writers import atomic_write_bytes
+
+    qdir = settings.out_dir / "quarantine"
+    qdir.mkdir(parents=True, exist_ok=True)
+    if copy and path.exists():
+        target = qdir / f"{src.stem}.pdf"
+        tmp = target.with_suffix(".pdf.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    note = {"document_id": src.id, "source": str(path), "reason": reason, "message": message}
+    atomic_write_bytes(qdir / f"{src.stem}.reason.json", (json.dumps(note, indent=2) + "\n").encode())
+    log.warning("quarantined doc=%s reason=%s", doc_key(src) if src.sha256 else src.id, reason)
+    return ConversionOutcome(source=src, status="failed", reason=f"{reason}: {message}")
+
+
+# ------------------------------------------------------------------ planning and batches
+
+
+def discover(input_path: Path) -> list[Path]:
+    """PDF-ish inputs under a folder (any file: a non-PDF gets quarantined, not ignored),
+    sorted for a stable order. Hidden files and our own outputs are skipped."""
+    if input_path.is_file():
+        return [input_path]
+    out = []
+    for p in sorted(input_path.rglob("*")):
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(input_path).parts):
+            if p.suffix.lower() in (".json", ".md", ".txt", ".csv", ".parquet") and not p.suffix.lower() == ".pdf":
+                continue  # sidecar files (ground truth, notes) are not documents
+            out.append(p)
+    return out
+
+
+@dataclass
+class Plan:
+    todo: list[tuple[Path, str]]  # (path, output stem)
+    done: dict[str, dict[str, Any]]  # document id -> ledger entry
+    duplicates: dict[str, str]  # path -> document id it duplicates
+
+
+def _file_id(p: Path) -> str:
+    h = sha256()
+    with p.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_ledger(out_dir: Path) -> dict[str, dict[str, Any]]:
+    ledger = out_dir / "ledger.jsonl"
+    done: dict[str, dict[str, Any]] = {}
+    if ledger.exists():
+        for line in ledger.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line after a crash: that document is redone
+            done[entry["document_id"]] = entry
+    return done
+
+
+def plan_run(paths: Sequence[Path], out_dir: Path) -> Plan:
+    done = read_ledger(out_dir)
+    seen: dict[str, Path] = {}
+    stems: set[str] = {e["stem"] for e in done.values()}
+    todo: list[tuple[Path, str]] = []
+    dups: dict[str, str] = {}
+    for p in paths:
+        try:
+            fid = _file_id(p)
+        except OSError:
+            todo.append((p, p.stem))
+            continue
+        if fid in seen or fid in done:
+            if fid in seen:
+                dups[str(p)] = fid
+            continue
+        seen[fid] = p
+        stem = p.stem
+        if stem in stems:
+            stem = f"{stem}-{fid[:8]}"
+        stems.add(stem)
+        todo.append((p, stem))
+    return Plan(todo=todo, done=done, duplicates=dups)
+
+
+def _convert_star(args: tuple[Path, Settings, str]) -> DocResult:
+    return convert_document(args[0], args[1], args[2])
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def convert_batch(items: Sequence[tuple[Path, str]], settings: Settings, pool: ProcessPoolExecutor | None = None) -> list[DocResult]:
+    """Convert a batch, in worker processes when ``settings.workers > 1``; then write the
+    batch's Parquet part and append the ledger (in that order: a crash in between redoes
+    the batch, whose part file has the same name and is overwritten)."""
+    from flows.writers import write_part
+
+    args = [(p, settings, stem) for p, stem in items]
+    if pool is not None:
+        results = list(pool.map(_convert_star, args))
+    elif settings.workers > 1 and len(items) > 1:
+        with ProcessPoolExecutor(max_workers=settings.workers, initializer=_init_worker) as ex:
+            results = list(ex.map(_convert_star, args))
+    else:
+        results = [_convert_star(a) for a in args]
+    tables = [r.table for r in results if r.table is not None and r.table.num_rows]
+    batch_id = sha256("".join(r.outcome.source.id for r in results).encode()).hexdigest()[:16]
+    if tables:
+        write_part(settings.out_dir, batch_id, tables)
+    _append_ledger(settings.out_dir, results)
+    return results
+
+
+def _append_ledger(out_dir: Path, results: Iterable[DocResult]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "ledger.jsonl").open("a", encoding="utf-8") as fh:
+        for r in results:
+            o = r.outcome
+            fh.write(json.dumps({"document_id": o.source.id, "stem": o.source.stem, "outcome": o.model_dump(mode="json")}) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), max(1, size))]
+
+
+def finalize(settings: Settings, plan: Plan, started: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Compact Parquet parts into ``observations.parquet`` and write the run report, from
+    the ledger (so a resumed run reports every document, not just the last session's)."""
+    from flows.writers import compact_parts, write_run_report
+
+    done = read_ledger(settings.out_dir)
+    outcomes = [ConversionOutcome.model_validate(e["outcome"]) for e in done.values()]
+    parts = settings.out_dir / "observations"
+    if parts.exists() and any(parts.glob("*.parquet")):
+        compact_parts(settings.out_dir)
+    info: dict[str, Any] = {
+        "duplicates": plan.duplicates,
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+        "settings": {"batch_size": settings.batch_size, "workers": settings.workers, "auto_accept": settings.auto_accept},
+    }
+    info.update(extra or {})
+    path = write_run_report(settings.out_dir, outcomes, info)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run_local(
+    input_path: Path,
+    settings: Settings,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Convert a folder without Prefect (the Prefect flow wraps the same steps)."""
+    started = time.perf_counter()
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    plan = plan_run(discover(input_path), settings.out_dir)
+    total = len(plan.todo)
+    done = 0
+    pool = ProcessPoolExecutor(max_workers=settings.workers, initializer=_init_worker) if settings.workers > 1 and total > 1 else None
+    try:
+        for batch in batches(plan.todo, settings.batch_size):
+            convert_batch(batch, settings, pool)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return finalize(settings, plan, started)

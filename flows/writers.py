@@ -1,0 +1,274 @@
+"""Output writers: bundles, the observations Parquet table and the run report.
+
+Every file is written atomically: the bytes go to a temporary file in the same
+directory, are flushed and fsync'ed, then `os.replace` moves them over the target (an
+atomic rename on POSIX), and the directory is fsync'ed. A crash or an exception
+mid-write leaves either the old file or no file, never a truncated one, and the
+temporary file is removed.
+
+Layout of an output directory OUT:
+    OUT/bundles/<stem>.json              one FHIR document Bundle per PDF
+    OUT/observations.parquet             one row per result, all documents
+    OUT/observations/part-<batch>.parquet   per-batch parts for large runs
+                                            (`compact_parts` merges them)
+    OUT/run_report.json                  per-run summary
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mappers.fhir import row_bbox
+from models import ConversionOutcome, MappedResult, ParsedReport, Printed
+
+RUN_REPORT_SCHEMA = "pdf2fhir-run-report/1"
+CONFIDENCE_FIELDS = ("code", "value", "unit", "range", "flag")
+
+OBSERVATION_SCHEMA = pa.schema(
+    [
+        pa.field("document_id", pa.string(), nullable=False),
+        pa.field("stem", pa.string(), nullable=False),
+        pa.field("row_index", pa.int32(), nullable=False),
+        pa.field("section", pa.string()),
+        pa.field("label_printed", pa.string(), nullable=False),
+        pa.field("value_printed", pa.string(), nullable=False),
+        pa.field("unit_printed", pa.string()),
+        pa.field("range_printed", pa.string()),
+        pa.field("flag_printed", pa.string()),
+        pa.field("loinc", pa.string()),
+        pa.field("display", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("value_decimals", pa.int32()),
+        pa.field("comparator", pa.string()),
+        pa.field("value_text", pa.string()),
+        pa.field("value_code", pa.string()),
+        pa.field("unit_ucum", pa.string()),
+        pa.field("ref_low", pa.float64()),
+        pa.field("ref_high", pa.float64()),
+        pa.field("ref_text", pa.string()),
+        pa.field("interpretation", pa.string()),
+        pa.field("specimen", pa.string()),
+        *(pa.field(f"confidence_{f}", pa.float64()) for f in CONFIDENCE_FIELDS),
+        pa.field("confidence", pa.float64(), nullable=False),
+        pa.field("review_status", pa.string(), nullable=False),
+        pa.field("page", pa.int32(), nullable=False),
+        pa.field("bbox_x0", pa.float64(), nullable=False),
+        pa.field("bbox_top", pa.float64(), nullable=False),
+        pa.field("bbox_x1", pa.float64(), nullable=False),
+        pa.field("bbox_bottom", pa.float64(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("language", pa.string()),
+        pa.field("collection_date", pa.string()),
+        pa.field("report_date", pa.string()),
+        pa.field("notes", pa.list_(pa.string()), nullable=False),
+    ],
+    metadata={b"pdf2fhir.schema": b"observations/1"},
+)
+
+
+# --------------------------------------------------------------------------- atomic
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some platforms/filesystems cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success fsync it and rename over
+    `target`, on any exception delete it and leave `target` untouched."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> Path:
+    with atomic_path(target) as tmp, tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+    return target
+
+
+def _safe_stem(stem: str) -> str:
+    if not stem or stem in (".", "..") or "/" in stem or "\\" in stem or "\x00" in stem:
+        raise ValueError("output stem must be a plain file name")
+    return stem
+
+
+def write_bundle(out_dir: Path, stem: str, data: bytes) -> Path:
+    """Write `OUT/bundles/<stem>.json` atomically and return its path."""
+    return atomic_write_bytes(Path(out_dir) / "bundles" / f"{_safe_stem(stem)}.json", data)
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def _text(p: Printed | None) -> str | None:
+    return p.text if p is not None else None
+
+
+def result_row(report: ParsedReport, result: MappedResult) -> dict[str, Any]:
+    """One Parquet row (a plain dict matching OBSERVATION_SCHEMA)."""
+    raw = result.raw
+    box = row_bbox(raw)  # same box as the bundle's source-location extension
+    row: dict[str, Any] = {
+        "document_id": report.source.id,
+        "stem": report.source.stem,
+        "row_index": raw.index,
+        "section": raw.section,
+        "label_printed": raw.label.text,
+        "value_printed": raw.value.text,
+        "unit_printed": _text(raw.unit),
+        "range_printed": _text(raw.range),
+        "flag_printed": _text(raw.flag),
+        "loinc": result.loinc,
+        "display": result.display,
+        "value": result.value,
+        "value_decimals": result.value_decimals,
+        "comparator": result.comparator,
+        "value_text": result.value_text,
+        "value_code": result.value_code,
+        "unit_ucum": result.unit_ucum,
+        "ref_low": result.ref_low,
+        "ref_high": result.ref_high,
+        "ref_text": result.ref_text,
+        "interpretation": result.interpretation,
+        "specimen": result.specimen,
+        "confidence": result.confidence,
+        "review_status": result.review_status,
+        "page": raw.value.page,
+        "bbox_x0": box.x0,
+        "bbox_top": box.top,
+        "bbox_x1": box.x1,
+        "bbox_bottom": box.bottom,
+        "source": raw.value.source.value,
+        "language": raw.language or report.meta.language,
+        "collection_date": report.meta.collection_date,
+        "report_date": report.meta.report_date,
+        "notes": list(result.notes),
+    }
+    for f in CONFIDENCE_FIELDS:
+        row[f"confidence_{f}"] = result.confidence_fields.get(f)
+    return row
+
+
+def results_table(report: ParsedReport, results: Sequence[MappedResult]) -> pa.Table:
+    """One row per result of one document, in row order, with OBSERVATION_SCHEMA."""
+    rows = [result_row(report, r) for r in sorted(results, key=lambda r: r.raw.index)]
+    return pa.Table.from_pylist(rows, schema=OBSERVATION_SCHEMA)
+
+
+def _concat(tables: Sequence[pa.Table]) -> pa.Table:
+    if not tables:
+        return OBSERVATION_SCHEMA.empty_table()
+    return pa.concat_tables([t.cast(OBSERVATION_SCHEMA) for t in tables])
+
+
+def _write_table(target: Path, table: pa.Table) -> Path:
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return target
+
+
+def write_parquet(out_dir: Path, tables: Sequence[pa.Table]) -> Path:
+    """Concatenate per-document tables and write `OUT/observations.parquet`."""
+    return _write_table(Path(out_dir) / "observations.parquet", _concat(tables))
+
+
+def write_part(out_dir: Path, batch: int | str, tables: Sequence[pa.Table]) -> Path:
+    """Write one batch as `OUT/observations/part-<batch>.parquet` (integers zero-padded
+    so that name order is batch order)."""
+    name = f"{batch:06d}" if isinstance(batch, int) else _safe_stem(str(batch))
+    return _write_table(Path(out_dir) / "observations" / f"part-{name}.parquet", _concat(tables))
+
+
+def compact_parts(out_dir: Path, remove_parts: bool = False) -> Path:
+    """Merge `OUT/observations/part-*.parquet` (name order) into `OUT/observations.parquet`."""
+    parts = sorted((Path(out_dir) / "observations").glob("part-*.parquet"))
+    target = write_parquet(out_dir, [pq.read_table(p, schema=OBSERVATION_SCHEMA) for p in parts])
+    if remove_parts:
+        for p in parts:
+            p.unlink()
+    return target
+
+
+# --------------------------------------------------------------------------- run report
+
+
+def _outcome_entry(o: ConversionOutcome) -> dict[str, Any]:
+    return {
+        "document_id": o.source.id,
+        "stem": o.source.stem,
+        "status": o.status,
+        "reason": o.reason,
+        "bundle_path": o.bundle_path,
+        "results": o.results,
+        "needs_review": o.needs_review,
+        "pages": o.pages,
+        "ocr_pages": o.ocr_pages,
+    }
+
+
+def run_report(outcomes: Sequence[ConversionOutcome], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The run report as a dict; `extra` (timings, versions, ...) is merged at top
+    level and may not overwrite the computed keys."""
+    ordered = sorted(outcomes, key=lambda o: (o.source.stem, o.source.id))
+    by_status = {s: sum(1 for o in ordered if o.status == s) for s in ("converted", "needs-review", "failed")}
+    report: dict[str, Any] = {
+        "schema": RUN_REPORT_SCHEMA,
+        "documents_in": len(ordered),
+        "converted": by_status["converted"] + by_status["needs-review"],
+        "converted_clean": by_status["converted"],
+        "needing_review": by_status["needs-review"],
+        "failed": by_status["failed"],
+        "results": sum(o.results for o in ordered),
+        "results_needing_review": sum(o.needs_review for o in ordered),
+        "pages": sum(o.pages for o in ordered),
+        "ocr_pages": sum(o.ocr_pages for o in ordered),
+        "failures": {o.source.id: o.reason or "unknown error" for o in ordered if o.status == "failed"},
+        "documents": [_outcome_entry(o) for o in ordered],
+    }
+    clash = sorted(set(report) & set(extra))
+    if clash:
+        raise ValueError(f"extra keys clash with run report keys: {clash}")
+    report.update(extra)
+    return report
+
+
+def write_run_report(
+    out_dir: Path,
+    outcomes: Sequence[ConversionOutcome],
+    extra: Mapping[str, Any],
+    default: Callable[[Any], Any] = str,
+) -> Path:
+    """Write `OUT/run_report.json` atomically (UTF-8, indent 2, keys in fixed order)."""
+    data = json.dumps(run_report(outcomes, extra), ensure_ascii=False, indent=2, default=default) + "\n"
+    return atomic_write_bytes(Path(out_dir) / "run_report.json", data.encode("utf-8"))

@@ -1,0 +1,1 @@
+"""Mapping stages: terminology, units, numbers, raw->mapped results and the FHIR builder."""

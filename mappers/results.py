@@ -1,0 +1,208 @@
+"""RawResult -> MappedResult: LOINC code, UCUM unit, numbers, range, interpretation and
+per-field confidence composed from the evidence.
+
+Confidence model (each factor in [0, 1]; see ``docs`` in README "Confidence"):
+
+- reading: the printed field's reading confidence (OCR word confidence, or text-layer
+  quality for digital pages; 1.0 for a clean text layer),
+- code: the terminology match score, times how well the printed unit's property fits the
+  chosen LOINC code,
+- value: reading x parse certainty x plausibility against the reference range,
+- unit: reading x unit-alias score (a missing unit where the code needs one is weak),
+- range, flag: reading x parse, and flag/range/value consistency.
+
+The observation's overall confidence is the product of code, value and unit (what strict
+correctness needs) and the square roots of range and flag (weaker evidence).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from models import MappedResult, RawResult, ReportMeta
+from extractors.values import Range, parse_flag, parse_number, parse_range
+
+AUTO_ACCEPT = 0.90
+
+_SPECIMEN = {"Bld": "blood", "Ser/Plas": "serum", "Ser": "serum", "Plas": "plasma", "Urine": "urine", "BldV": "blood", "BldA": "blood", "PPP": "plasma"}
+_KIND_BY_PROPERTY = {"CCnc": "enzyme", "CAct": "enzyme", "ACnc": "hormone"}
+_LABEL_UNIT = re.compile(r"^(?P<label>.*?)\s*[\[(](?P<unit>[^\])]{1,14})[\])]\s*$")
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    decimal_comma: bool | None
+    sex: str | None
+    language: str | None
+
+
+def _qualitative(text: str) -> tuple[str, str | None] | None:
+    from mappers.terminology import normalise_qualitative
+
+    return normalise_qualitative(text)
+
+
+def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
+    from mappers.terminology import match_label
+    from mappers.units import to_ucum
+
+    notes: list[str] = []
+    label = raw.label.text
+    unit_text = raw.unit.text if raw.unit else None
+    if unit_text is None:
+        m = _LABEL_UNIT.match(label)
+        if m and to_ucum(m.group("unit")) is not None:
+            label, unit_text = m.group("label"), m.group("unit")
+            notes.append("unit-from-label")
+
+    specimen_hint = "urine" if raw.section and re.search(r"urin|harn|bandelette|dipstick", raw.section, re.I) else None
+
+    # 1. label first (gives the analyte kind), then the unit with that kind, then the code
+    first = match_label(label, None, ctx.language, specimen_hint)
+    kind = _KIND_BY_PROPERTY.get(first.property) if first else None
+    unit = to_ucum(unit_text, kind) if unit_text else None
+    match = match_label(label, unit.ucum if unit else None, ctx.language, specimen_hint) if first else None
+
+    # 2. value: number (with comparator) or qualitative
+    value = comparator = value_text = value_code = None
+    decimals = None
+    value_parse = 1.0
+    num = parse_number(raw.value.text, ctx.decimal_comma)
+    if num is not None:
+        value, decimals, comparator = num.value, num.decimals, num.comparator
+    else:
+        q = _qualitative(raw.value.text)
+        if q is not None:
+            value_text, value_code = q
+        else:
+            value_text = raw.value.text
+            value_parse = 0.4
+            notes.append("value-unparsed")
+
+    # 3. range
+    rng: Range | None = parse_range(raw.range.text, ctx.decimal_comma, ctx.sex) if raw.range else None
+    ref_text = raw.range.text if raw.range else None
+    if raw.range and rng is None:
+        qr = _qualitative(raw.range.text)
+        if qr is None:
+            notes.append("range-unparsed")
+
+    # 4. interpretation
+    interp, flag_conf = _interpretation(raw, value, rng, value_text, ctx)
+
+    # ---- confidences
+    code_conf = 0.15
+    if match is not None:
+        code_conf = match.score
+        if unit is not None and match.accepted_units and unit.ucum not in match.accepted_units:
+            code_conf *= 0.6
+            notes.append("unit-does-not-fit-code")
+        elif unit is None and match.accepted_units and not set(match.accepted_units) <= {"1", "{ratio}", ""}:
+            if value is not None:
+                code_conf *= 0.85
+    else:
+        notes.append("unmapped-label")
+
+    value_conf = raw.value.confidence * value_parse * _plausibility(value, rng, raw.value.confidence)
+    if unit_text is None:
+        unitless_ok = match is not None and (not match.accepted_units or set(match.accepted_units) & {"1", "{ratio}", ""})
+        unit_conf = 0.95 if (unitless_ok or value is None) else 0.55
+    elif unit is None:
+        unit_conf = 0.3
+        notes.append("unit-unknown")
+    else:
+        unit_conf = (raw.unit.confidence if raw.unit else 0.9) * unit.score
+    range_conf = (raw.range.confidence * (1.0 if (rng is not None or value_text is not None) else 0.6)) if raw.range else 0.95
+    fields = {
+        "code": round(code_conf, 4),
+        "value": round(value_conf, 4),
+        "unit": round(unit_conf, 4),
+        "range": round(range_conf, 4),
+        "flag": round(flag_conf, 4),
+        "label": round(raw.label.confidence, 4),
+    }
+    overall = code_conf * value_conf * unit_conf * math.sqrt(range_conf) * math.sqrt(flag_conf)
+    overall = max(0.0, min(1.0, overall))
+    status = "auto-accepted" if overall >= AUTO_ACCEPT else "needs-review"
+
+    specimen = None
+    if match is not None and match.system:
+        specimen = _SPECIMEN.get(match.system)
+    return MappedResult(
+        raw=raw,
+        loinc=match.loinc if match else None,
+        display=match.display if match else None,
+        value=value,
+        value_decimals=decimals,
+        comparator=comparator,
+        value_text=value_text,
+        value_code=value_code,
+        unit_ucum=unit.ucum if unit else None,
+        ref_low=rng.low if rng else None,
+        ref_high=rng.high if rng else None,
+        ref_text=ref_text,
+        interpretation=interp,
+        specimen=specimen,
+        confidence_fields=fields,
+        confidence=round(overall, 4),
+        review_status=status,  # type: ignore[arg-type]
+        notes=tuple(notes),
+    )
+
+
+def _plausibility(value: float | None, rng: Range | None, reading: float) -> float:
+    """A value far outside its reference range is often a misread decimal separator."""
+    if value is None or rng is None:
+        return 1.0
+    hi = rng.high if rng.high is not None else None
+    lo = rng.low if rng.low is not None else None
+    if hi is not None and hi > 0 and value > 50 * hi:
+        return 0.6 if reading < 1.0 else 0.85
+    if lo is not None and lo > 0 and 0 < value < lo / 50:
+        return 0.6 if reading < 1.0 else 0.85
+    return 1.0
+
+
+def _interpretation(
+    raw: RawResult, value: float | None, rng: Range | None, value_text: str | None, ctx: MappingContext
+) -> tuple[str | None, float]:
+    """(v3-ObservationInterpretation code, confidence of the flag field)."""
+    printed = parse_flag(raw.flag.text) if raw.flag else None
+    direction = None
+    abnormal_mark = raw.value.bold or (printed is not None and printed[0])
+    if printed is not None:
+        direction = printed[1]
+    computed = None
+    if value is not None and rng is not None:
+        if rng.high is not None and (value > rng.high or (value == rng.high and not rng.high_inclusive)):
+            computed = "H"
+        elif rng.low is not None and (value < rng.low or (value == rng.low and not rng.low_inclusive)):
+            computed = "L"
+        else:
+            computed = "N"
+    if value is None and value_text is not None and raw.range is not None:
+        ref = _qualitative(raw.range.text)
+        mine = _qualitative(value_text)
+        if ref and mine:
+            computed = "N" if ref[0] == mine[0] else "A"
+    reading = raw.flag.confidence if raw.flag else 1.0
+    if direction in ("H", "L", "HH", "LL"):
+        agree = computed is None or computed == direction[0] or computed == "A"
+        return direction, reading * (1.0 if agree else 0.6)
+    if abnormal_mark:
+        if computed in ("H", "L", "A"):
+            return computed, reading
+        return "A", reading * 0.7
+    if computed is None:
+        return None, 1.0
+    # no printed flag: the computed interpretation; a value outside the range with no flag
+    # may mean a flag was missed
+    return computed, 1.0 if computed == "N" or raw.flag is None and raw.value.source == "text" else 0.8
+
+
+def map_results(rows: Sequence[RawResult], meta: ReportMeta, decimal_comma: bool | None) -> list[MappedResult]:
+    ctx = MappingContext(decimal_comma=decimal_comma, sex=meta.patient.sex, language=meta.language)
+    return [map_result(r, ctx) for r in rows]
