@@ -23,7 +23,7 @@ _DATE_NUM = re.compile(
     r"(?<!\d)(?:(?P<y1>(?:19|20)\d{2})[-/.](?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})"
     r"|(?P<d2>\d{1,2})\s?[./-]\s?(?P<m2>\d{1,2})\s?[./-]\s?(?P<y2>\d{4}|\d{2}))(?!\d)"
 )
-_DATE_WORD = re.compile(r"(?<!\d)(?P<d>\d{1,2})\.?\s+(?P<mon>[^\W\d_]{3,10}\.?)\s+(?P<y>\d{4})(?!\d)", re.UNICODE)
+_DATE_WORD = re.compile(r"(?<!\d)(?P<d>\d{1,2})\.?[\s-]+(?P<mon>[^\W\d_]{3,10}\.?)[\s-]+(?P<y>\d{4})(?!\d)", re.UNICODE)
 _DATE_WORD_EN = re.compile(r"(?P<mon>[^\W\d_]{3,10}\.?)\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})(?!\d)", re.UNICODE)
 _TIME = re.compile(r"(?<!\d)(?P<h>[01]?\d|2[0-3])\s?(?:[:h]|heures?)\s?(?P<mi>[0-5]\d)(?!\d)")
 
@@ -72,7 +72,7 @@ def find_date(text: str, *, birth: bool = False, today: date | None = None) -> F
             continue
         iso = dt.isoformat()
         t = _TIME.search(text, end, min(len(text), end + 12))
-        if t and not birth and text[end:t.start()].strip(" ,-àaum/") == "":
+        if t and not birth and re.fullmatch(r"[\s,/-]*(?:à|a|at|um|le|,)?[\s,/-]*", text[end:t.start()]):
             iso = f"{iso}T{int(t.group('h')):02d}:{t.group('mi')}:00"
             end = t.end()
         return FoundDate(iso, start, end)
@@ -146,6 +146,8 @@ def _value_after(line: Line, start: int, stop: int) -> Value | None:
     chosen: list[Word] = []
     for w, (a, b) in zip(line.words, offs):
         if a >= start and b <= stop:
+            if not chosen and not any(ch.isalnum() for ch in w.text):
+                continue  # the key's own ':' printed as a separate word
             if chosen and w.bbox.x0 - chosen[-1].bbox.x1 > 2.5 * size:
                 break
             chosen.append(w)
@@ -222,7 +224,7 @@ def _is_upper_name(t: str) -> bool:
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
-def split_full_name(text: str) -> tuple[str | None, str | None, str | None, float]:
+def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, str | None, str | None, float]:
     """(family, given, sex from title, confidence) from 'SCHMIT Anne', 'Schmit, Anne',
     'Mme Anne SCHMIT née MULLER', 'Frau Anne Schmit'."""
     text = re.sub(r"\(.*?\)", " ", text)
@@ -242,11 +244,17 @@ def split_full_name(text: str) -> tuple[str | None, str | None, str | None, floa
         return " ".join(upper), " ".join(given), sex, 0.95
     if len(tokens) == 1:
         return tokens[0], None, sex, 0.5
-    # No case cue: lab software prints "FAMILY Given" far more often than the reverse
-    # when everything is capitalised the same way; with a title ("Frau Anne Schmit")
-    # the order is given-first.
-    if sex is not None and not upper:
-        return " ".join(tokens[1:]), tokens[0], sex, 0.7
+    # No case cue: a list of common given names decides; else the caller's default
+    # (a "Nom:" field prints family first, a bare display line given first).
+    names = lexicon().given_names
+    first_is_given = tokens[0].lower() in names
+    last_is_given = tokens[-1].lower() in names
+    if first_is_given and not last_is_given:
+        return " ".join(tokens[1:]), tokens[0], sex, 0.85
+    if last_is_given and not first_is_given:
+        return " ".join(tokens[:-1]), tokens[-1], sex, 0.85
+    if given_first or (sex is not None and not upper):
+        return " ".join(tokens[1:]), tokens[0], sex, 0.6
     return tokens[0], " ".join(tokens[1:]), sex, 0.6
 
 
@@ -340,6 +348,19 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             given = p.model_copy(update={"text": giv})
             conf["given"] = c
 
+    if family is None and given is None:
+        unl = _unlabelled_name(lines, hits)
+        if unl is not None:
+            fam, giv, sex_t, c = split_full_name(unl.text, given_first=True)
+            p = unl.printed()
+            if fam:
+                family = p.model_copy(update={"text": fam})
+                conf["family"] = min(c, 0.9)
+            if giv:
+                given = p.model_copy(update={"text": giv})
+                conf["given"] = min(c, 0.9)
+            sex_from_title = sex_from_title or sex_t
+
     birth = birth_src = None
     if "birth_date" in found:
         v = found["birth_date"][0]
@@ -411,6 +432,52 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         report_id=report_id,
         confidence=conf,
     )
+
+
+_NAME_TOKEN = re.compile(r"^[^\W\d_][^\W\d_'’.-]*,?$", re.UNICODE)
+
+
+def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | None:
+    """A patient name printed without a key, as most report engines do: a short cell of
+    name-like words just above or beside the patient fields (birth date, sex, id)."""
+    anchors = [h.line_index for h in hits if h.field in ("birth_date", "sex", "national_id")]
+    if not anchors:
+        return None
+    anchor = min(anchors)
+    lex = lexicon()
+    best: tuple[float, Value] | None = None
+    for li in range(max(0, anchor - 4), min(len(lines), anchor + 2)):
+        line = lines[li]
+        if line.page != lines[anchor].page:
+            continue
+        size = line_font_size(line)
+        cells: list[list[Word]] = []
+        for w in line.words:
+            if cells and w.bbox.x0 - cells[-1][-1].bbox.x1 <= 1.5 * size:
+                cells[-1].append(w)
+            else:
+                cells.append([w])
+        for cell in cells:
+            text = " ".join(w.text for w in cell)
+            toks, _ = _clean_name_tokens(text.split())
+            if not 2 <= len(toks) <= 5 or len(text) > 48:
+                continue
+            if not all(_NAME_TOKEN.match(t) for t in toks):
+                continue
+            if any(lex.not_names.match(t.strip(",.")) for t in toks):
+                continue
+            if any(p.search(text) for p in lex.meta.values()) or lex.laboratory.search(text):
+                continue
+            score = 3.0 - abs(anchor - li) * 0.5
+            if any(_is_upper_name(t) for t in toks) or "," in text:
+                score += 1.5
+            if any(t.lower() in lex.given_names for t in toks):
+                score += 1.0
+            if all(w.bold for w in cell):
+                score += 0.5
+            if best is None or score > best[0]:
+                best = (score, Value(text, tuple(cell)))
+    return best[1] if best and best[0] > 1.0 else None
 
 
 def _plausible(field: str, text: str) -> bool:

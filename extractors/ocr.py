@@ -93,12 +93,18 @@ def words_from_tesseract(
 ) -> tuple[Word, ...]:
     """Words (in points) from ``image_to_data`` output; ``scale_*`` are pixels per point.
 
-    Drops empty words, conf -1 entries and table-ruling artefacts (``|``, ``_``).
+    Drops empty words, conf -1 entries and table-ruling artefacts (``|``, ``_``). A word's
+    vertical extent is its line's unless the line is more than ``max_line_to_word_height``
+    times the line's median word height (tesseract merged rows).
     """
     lines: dict[tuple[int, int, int, int], _Box] = {}
+    heights: dict[tuple[int, int, int, int], list[int]] = {}
     for i, level in enumerate(data["level"]):
         if int(level) == 4:
             lines[_line_key(data, i)] = _box(data, i)
+        elif int(level) == 5 and str(data["text"][i]).strip() and float(data["conf"][i]) >= 0:
+            heights.setdefault(_line_key(data, i), []).append(int(data["height"][i]))
+    typical = {k: median(v) for k, v in heights.items()}
     words: list[Word] = []
     for i, level in enumerate(data["level"]):
         if int(level) != 5:
@@ -109,8 +115,11 @@ def words_from_tesseract(
             continue
         wb = _box(data, i)
         top, bottom = wb.top, wb.top + wb.height
-        line = lines.get(_line_key(data, i))
-        if line is not None and line.height <= max_line_to_word_height * max(wb.height, 1):
+        key = _line_key(data, i)
+        line = lines.get(key)
+        # small glyphs ("-", "<", ",") take the line's extent too, judged by the line's
+        # typical word height, so every word of a line gets the same vertical band
+        if line is not None and line.height <= max_line_to_word_height * max(typical.get(key, wb.height), 1):
             top, bottom = min(top, line.top), max(bottom, line.top + line.height)
         bbox = BBox(
             x0=round(wb.left / scale_x, 2),
@@ -137,49 +146,87 @@ class Rulings:
     mask: np.ndarray  # uint8 mask of rule pixels (horizontal and vertical), image-sized
 
 
-def _rule_components(opened: np.ndarray, axis: int, max_thickness: int) -> tuple[np.ndarray, list[float]]:
+def _rule_components(
+    opened: np.ndarray, ink: np.ndarray, axis: int, max_thickness: int, clearance: int, max_side_ink: float = 0.25
+) -> tuple[np.ndarray, list[float]]:
+    """Keep thin components with clear space on both sides (a band cut through a line of
+    text has ink just above / below it; a table rule does not, apart from descenders)."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     keep = np.zeros(n, dtype=bool)
     centres: list[float] = []
+    height, width = ink.shape
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
-        thickness = h if axis == 0 else w
-        if thickness <= max_thickness:
-            keep[i] = True
-            centres.append(y + h / 2.0 if axis == 0 else x + w / 2.0)
+        if (h if axis == 0 else w) > max_thickness:
+            continue
+        if axis == 0:
+            sides = (ink[max(0, y - clearance), x : x + w], ink[min(height - 1, y + h - 1 + clearance), x : x + w])
+        else:
+            sides = (ink[y : y + h, max(0, x - clearance)], ink[y : y + h, min(width - 1, x + w - 1 + clearance)])
+        if max(float(side.mean()) for side in sides) > max_side_ink:
+            continue
+        keep[i] = True
+        centres.append(y + h / 2.0 if axis == 0 else x + w / 2.0)
     return keep[labels], centres
+
+
+def _dotted_rules(
+    bw: np.ndarray, scale: float, min_length: int, max_dot_height_pt: float = 1.2, max_gap_pt: float = 8.0
+) -> tuple[np.ndarray, list[float]]:
+    """Rules that scanning or faxing broke into dashes, and dot leaders: rows of flat
+    fragments (no taller than ``max_dot_height_pt``) spaced at most ``max_gap_pt`` apart."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    flat = stats[:, cv2.CC_STAT_HEIGHT] <= max(2, int(max_dot_height_pt * scale))
+    flat[0] = False
+    if not flat.any():
+        return np.zeros(bw.shape, dtype=bool), []
+    frag = flat[labels].astype(np.uint8) * 255
+    gap = max(3, int(max_gap_pt * scale))
+    joined = cv2.morphologyEx(frag, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
+    rows = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_length, 1)))
+    if not rows.any():
+        return np.zeros(bw.shape, dtype=bool), []
+    m, _, rstats, _ = cv2.connectedComponentsWithStats(rows, connectivity=8)
+    centres = [float(rstats[i, cv2.CC_STAT_TOP] + rstats[i, cv2.CC_STAT_HEIGHT] / 2.0) for i in range(1, m)]
+    return (rows > 0) & (frag > 0), centres
 
 
 def find_rulings(
     gray: np.ndarray,
     scale: float,
-    min_h_length_pt: float = 50.0,
+    min_h_length_pt: float = 100.0,
     min_v_length_pt: float = 25.0,
     max_thickness_pt: float = 3.0,
-    bridge_pt: float = 1.5,
+    bridge_pt: float = 3.0,
+    clearance_pt: float = 1.2,
     ink_below: int = 200,
 ) -> Rulings:
     """Table rules: long, thin runs of ink, horizontal and vertical.
 
-    A fixed ink threshold (not Otsu) keeps anti-aliased hairlines; a short closing bridges
-    dotted or broken rules (fax, JPEG); the long opening removes text; the thickness limit
-    rejects any text band that survived.
+    A fixed ink threshold (not Otsu) keeps anti-aliased hairlines; a closing bridges
+    dotted or broken rules (fax, JPEG); the long opening removes text; the thickness and
+    clearance checks reject any band of text that survived.
     """
-    bw = (gray < ink_below).astype(np.uint8) * 255
+    ink = gray < ink_below
+    bw = ink.astype(np.uint8) * 255
     bridge = max(2, int(bridge_pt * scale))
     thick = max(3, int(max_thickness_pt * scale))
+    clear = max(2, int(clearance_pt * scale))
     h_len, v_len = max(10, int(min_h_length_pt * scale)), max(10, int(min_v_length_pt * scale))
     h_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     h_open = cv2.morphologyEx(h_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
     v_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
     v_open = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
-    h_mask, h_centres = _rule_components(h_open, 0, thick)
-    v_mask, _ = _rule_components(v_open, 1, thick)
+    h_mask, h_centres = _rule_components(h_open, ink, 0, thick, clear)
+    v_mask, _ = _rule_components(v_open, ink, 1, thick, clear)
+    d_mask, d_centres = _dotted_rules(bw, scale, h_len)
+    h_mask |= d_mask
+    h_centres += d_centres
     merged: list[float] = []
     for y in sorted(c / scale for c in h_centres):  # a thick or broken rule gives several parts
         if not merged or y - merged[-1] >= 1.5:
             merged.append(y)
-    return Rulings(horizontal_y=tuple(round(y, 1) for y in merged), mask=(h_mask | v_mask).astype(np.uint8))
+    return Rulings(horizontal_y=tuple(round(float(y), 1) for y in merged), mask=(h_mask | v_mask).astype(np.uint8))
 
 
 def erase_rulings(gray: np.ndarray, rulings: Rulings) -> np.ndarray:

@@ -224,8 +224,10 @@ def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.
     small[0] = False
     if not small.any():
         return gray
+    # paint the blob and its anti-aliased rim
+    rim = cv2.dilate(small[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
     out = gray.copy()
-    out[small[labels]] = 255
+    out[rim > 0] = 255
     return out
 
 

@@ -218,6 +218,13 @@ def _glued_flag(value: Printed, decimal_comma: bool | None) -> tuple[Printed, Pr
     return value, None
 
 
+_UNIT_TAIL = re.compile(r"^(?:m²|m2|m\^2|h|std|stunde|heure|hr|1h|FEU|[a-zA-Zµ]{1,3}/?)$")
+
+
+def _unit_tail(text: str) -> bool:
+    return bool(_UNIT_TAIL.match(text.strip()))
+
+
 def clean_label(text: str) -> str:
     t = _LEADER.sub(" ", text)
     t = _FOOTNOTE.sub("", t.strip())
@@ -310,7 +317,9 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
                     break
         if done:
             continue
-        if not f.flag and is_flag(w.text) and not f.range:
+        if f.unit and f.unit[-1] is tail[j - 1] and 0 <= w.bbox.x0 - f.unit[-1].bbox.x1 <= 0.45 * (w.font_size or w.bbox.height) and _unit_tail(w.text):
+            f.unit.append(w)
+        elif not f.flag and is_flag(w.text) and not f.range:
             f.flag.append(w)
         elif not f.unit and looks_like_unit(w.text):
             f.unit.append(w)
@@ -322,7 +331,7 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
 
 def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_comma: bool | None) -> RawResult | None:
     label_text = clean_label(_text(f.label))
-    if sum(c.isalpha() for c in label_text) < 2 or not f.value:
+    if sum(c.isalpha() for c in label_text) < 1 or not f.value:
         return None
     vz, fz, uz = _split_value_zone(f.value, decimal_comma)
     if not vz:
@@ -348,6 +357,18 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
         flag_words.append(range_words.pop(0))
     if len(range_words) == 1 and is_flag(range_words[0].text) and parse_range(range_words[0].text, decimal_comma) is None:
         flag_words.append(range_words.pop())
+    # units printed with a space ("mL/min/1,73 m²", "mm/1re h") spill into the next zone
+    if unit_words:
+        size = unit_words[-1].font_size or unit_words[-1].bbox.height
+        for zone in (range_words, flag_words):
+            while zone:
+                nxt = min(zone, key=lambda w: w.bbox.x0)
+                gap = nxt.bbox.x0 - unit_words[-1].bbox.x1
+                if 0 <= gap <= 0.45 * size and abs(nxt.bbox.ymid - unit_words[-1].bbox.ymid) < 0.5 * size and _unit_tail(nxt.text):
+                    zone.remove(nxt)
+                    unit_words.append(nxt)
+                else:
+                    break
     flag = _printed(flag_words) if flag_words else glued
     return RawResult(
         index=index,
@@ -414,20 +435,20 @@ def parse_rows(
         if cols is None or line.page != cols.page:
             # a new page without its own header keeps the columns when its lines fit them
             pass
-        sec = section_of(line, language)
-        if sec is not None:
-            section = sec
-            continue
         fields = _fields_by_columns(line, cols) if cols is not None else Fields()
         mode = "columns"
         if not fields.value:
             fields = _fields_by_tokens(line, decimal_comma)
             mode = "tokens"
-        if not fields.value:
-            continue
-        raw = _to_raw(fields, len(rows), section, language, decimal_comma)
+        raw = _to_raw(fields, len(rows), section, language, decimal_comma) if fields.value else None
         if raw is None:
+            sec = section_of(line, language)
+            if sec is not None:
+                section = sec
             continue
+        short = sum(c.isalpha() for c in raw.label.text) < 2
+        if short and not (accept_label and accept_label(raw.label.text)):
+            continue  # a one-letter label must be a known test ("K", "P")
         if _looks_like_meta(raw.label.text) and not (accept_label and accept_label(raw.label.text)):
             continue
         if mode == "tokens" and any(sum(c.isalpha() for c in w.text) >= 3 for w in fields.other):

@@ -27,6 +27,8 @@ class Lexicon:
     sections: dict[str, re.Pattern[str]]  # lang -> pattern matching a whole line
     urine_section: re.Pattern[str]
     noise: re.Pattern[str]
+    not_names: re.Pattern[str]
+    given_names: frozenset[str]
 
 
 def _alt(items: list[str]) -> str:
@@ -43,11 +45,11 @@ def lexicon() -> Lexicon:
     }
     # a key starts at a word boundary and is followed by ':' or whitespace or end
     meta = {
-        field: re.compile(rf"(?<![\w])(?:{_alt([p for ps in langs.values() for p in ps])})(?=\s*[:.]|\s|$)", flags)
+        field: re.compile(rf"(?<![\w])(?:{_alt([p for ps in langs.values() for p in ps])})(?=\s*[:.]|\s|\)|$)", flags)
         for field, langs in raw["meta"].items()
     }
     meta_lang = {
-        field: {lang: re.compile(rf"(?<![\w])(?:{_alt(ps)})(?=\s*[:.]|\s|$)", flags) for lang, ps in langs.items()}
+        field: {lang: re.compile(rf"(?<![\w])(?:{_alt(ps)})(?=\s*[:.]|\s|\)|$)", flags) for lang, ps in langs.items()}
         for field, langs in raw["meta"].items()
     }
     t = raw["titles"]
@@ -63,7 +65,18 @@ def lexicon() -> Lexicon:
         title_any=re.compile(rf"^(?:{_alt(t['male'] + t['female'] + t['none'])})$", flags),
         birth_name=re.compile(rf"^(?:{_alt(raw['birth_name'])})$", flags),
         months={lang: [re.compile(rf"^(?:{m})$", flags) for m in ms] for lang, ms in raw["months"].items()},
-        sections={lang: re.compile(rf"^\s*(?:{_alt(ps)})\s*[:]?\s*$", flags) for lang, ps in raw["sections"].items()},
+        sections={lang: re.compile(rf"^\s*(?:{_alt(ps)})(?:\s*[:(/-].*|\s*)$", flags) for lang, ps in raw["sections"].items()},
         urine_section=re.compile(_alt(raw["section_specimen"]["urine"]), flags),
         noise=re.compile(_alt(raw["noise_lines"]), flags),
+        not_names=re.compile(rf"^(?:{_alt(raw['not_names'])})$", flags),
+        given_names=_given_names(),
     )
+
+
+def _given_names() -> frozenset[str]:
+    path = RULES_PATH.with_name("given_names.txt")
+    names: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            names.update(n.lower() for n in line.split())
+    return frozenset(names)

@@ -25,6 +25,7 @@ import argparse
 import io
 import json
 import math
+from functools import lru_cache
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -191,11 +192,16 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+# Qualitative results that mean the same thing for a screening test.
+_SAME_MEANING = {"non-reactive": "negative", "nonreactive": "negative", "not detected": "negative",
+                 "reactive": "positive", "detected": "positive"}
+
+
 def _canon_text(text: str | None) -> str | None:
     if text is None:
         return None
-    folded = fold(text)
-    return " ".join(folded.split()) or None
+    folded = " ".join(fold(text).split()) or None
+    return _SAME_MEANING.get(folded, folded) if folded else None
 
 
 def fold(text: str) -> str:
@@ -265,8 +271,31 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=0.0) or a == b
 
 
+@lru_cache(maxsize=4096)
+def units_equal(a: str | None, b: str | None) -> bool:
+    """Same UCUM unit: the same code, or codes that denote the same unit (``/nL`` and
+    ``10*9/L``, ``ug/L`` and ``ng/mL``): conversion factor exactly 1 under UCUM."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    try:
+        reg = _ucum_registry()
+        factor = (1 * reg.from_ucum(a)).to(reg.from_ucum(b)).magnitude
+    except Exception:  # noqa: BLE001 - not convertible (or not parseable): different units
+        return False
+    return math.isclose(float(factor), 1.0, rel_tol=1e-9)
+
+
+@lru_cache(maxsize=1)
+def _ucum_registry():  # type: ignore[no-untyped-def]
+    from ucumvert import PintUcumRegistry
+
+    return PintUcumRegistry()
+
+
 def strict_match(truth: Obs, pred: Obs) -> bool:
-    if truth.loinc is None or truth.loinc != pred.loinc or truth.unit != pred.unit:
+    if truth.loinc is None or truth.loinc != pred.loinc or not units_equal(truth.unit, pred.unit):
         return False
     if truth.value is not None:
         return pred.value is not None and _close(truth.value, pred.value) and truth.comparator == pred.comparator

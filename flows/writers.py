@@ -4,7 +4,8 @@ Every file is written atomically: the bytes go to a temporary file in the same
 directory, are flushed and fsync'ed, then `os.replace` moves them over the target (an
 atomic rename on POSIX), and the directory is fsync'ed. A crash or an exception
 mid-write leaves either the old file or no file, never a truncated one, and the
-temporary file is removed.
+temporary file is removed. Files are created with mkstemp's owner-only permissions
+(0600): they hold health data.
 
 Layout of an output directory OUT:
     OUT/bundles/<stem>.json              one FHIR document Bundle per PDF

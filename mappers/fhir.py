@@ -96,6 +96,7 @@ REPORT_CODE = {"system": LOINC, "code": "11502-2", "display": "Laboratory report
 FALLBACK_SECTION = "26436-6"
 FIELD_ORDER = ("code", "value", "unit", "range", "flag")
 UNKNOWN_TIMESTAMP = "1970-01-01T00:00:00Z"
+UNLABELLED = "(no label printed)"
 LOCAL_TZ = ZoneInfo("Europe/Luxembourg")
 SOFTWARE_NAME = "pdf2fhir"
 
@@ -135,6 +136,14 @@ def _code_rows() -> tuple[CodeRow, ...]:
 
 def _rows_of(kind: str) -> tuple[CodeRow, ...]:
     return tuple(r for r in _code_rows() if r.kind == kind)
+
+
+def clean(text: str | None) -> str | None:
+    """Printed text with whitespace runs collapsed; None when nothing is left
+    (FHIR strings may not be empty)."""
+    if text is None:
+        return None
+    return " ".join(text.split()) or None
 
 
 def _fold(text: str) -> str:
@@ -372,10 +381,12 @@ def build_patient(meta: ReportMeta, ids: Ids) -> JSON:
             }
         ]
     name: JSON = {}
-    if p.family is not None and p.family.text.strip():
-        name["family"] = p.family.text.strip()
-    if p.given is not None and p.given.text.strip():
-        name["given"] = p.given.text.split()
+    family = clean(p.family.text if p.family else None)
+    given = clean(p.given.text if p.given else None)
+    if family:
+        name["family"] = family
+    if given:
+        name["given"] = given.split(" ")
     if name:
         res["name"] = [name]
     if p.sex:
@@ -386,9 +397,10 @@ def build_patient(meta: ReportMeta, ids: Ids) -> JSON:
 
 
 def build_organization(meta: ReportMeta, ids: Ids) -> JSON | None:
-    if not meta.laboratory or not meta.laboratory.strip():
+    name = clean(meta.laboratory)
+    if name is None:
         return None
-    return {"resourceType": "Organization", "id": ids.organization, "name": meta.laboratory.strip()}
+    return {"resourceType": "Organization", "id": ids.organization, "name": name}
 
 
 def build_specimen(kind: str, meta: ReportMeta, ids: Ids) -> JSON:
@@ -411,7 +423,7 @@ def build_specimen(kind: str, meta: ReportMeta, ids: Ids) -> JSON:
 
 def observation_value(result: MappedResult) -> JSON:
     """The value[x] (or dataAbsentReason) part of an Observation."""
-    printed_unit = result.raw.unit.text.strip() if result.raw.unit is not None else ""
+    printed_unit = clean(result.raw.unit.text if result.raw.unit else None)
     if result.value is not None and math.isfinite(result.value):
         quantity: JSON = {"value": decimal_value(result.value, result.value_decimals)}
         if result.comparator:
@@ -427,10 +439,14 @@ def observation_value(result: MappedResult) -> JSON:
         concept: JSON = {}
         if result.value_code:
             concept["coding"] = [{"system": SNOMED, "code": result.value_code}]
-        concept["text"] = result.value_text or result.raw.value.text.strip()
-        return {"valueCodeableConcept": concept}
-    if result.raw.value.text.strip():
-        return {"valueString": result.raw.value.text.strip()}
+        text = clean(result.value_text) or clean(result.raw.value.text)
+        if text:
+            concept["text"] = text
+        if concept:
+            return {"valueCodeableConcept": concept}
+    printed_value = clean(result.raw.value.text)
+    if printed_value:
+        return {"valueString": printed_value}
     return {
         "dataAbsentReason": {
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "unknown"}]
@@ -441,7 +457,7 @@ def observation_value(result: MappedResult) -> JSON:
 def reference_range(result: MappedResult) -> JSON | None:
     def quantity(v: float) -> JSON:
         q: JSON = {"value": decimal_value(v)}
-        unit_text = (result.raw.unit.text.strip() if result.raw.unit is not None else "") or result.unit_ucum
+        unit_text = clean(result.raw.unit.text if result.raw.unit else None) or result.unit_ucum
         if unit_text:
             q["unit"] = unit_text
         if result.unit_ucum:
@@ -456,7 +472,7 @@ def reference_range(result: MappedResult) -> JSON | None:
         rng["high"] = quantity(result.ref_high)
     if rng:
         rng["type"] = {"coding": [{"system": REFRANGE_MEANING, "code": "normal", "display": "Normal Range"}]}
-    text = result.ref_text or (result.raw.range.text.strip() if result.raw.range is not None else "")
+    text = clean(result.ref_text) or clean(result.raw.range.text if result.raw.range else None)
     if text:
         rng["text"] = text
     return rng or None
@@ -475,7 +491,7 @@ def build_observation(result: MappedResult, meta: ReportMeta, ids: Ids, has_lab:
         if result.display:
             coding["display"] = result.display
         code["coding"] = [coding]
-    code["text"] = raw.label.text.strip() or (result.display or "")
+    code["text"] = clean(raw.label.text) or clean(result.display) or UNLABELLED
     res: JSON = {
         "resourceType": "Observation",
         "id": ids.observation(raw),
@@ -506,7 +522,7 @@ def group_sections(results: Sequence[MappedResult]) -> list[tuple[str, CodeRow, 
     """Results grouped by printed section heading, in document order."""
     groups: dict[str, list[MappedResult]] = {}
     for r in results:
-        groups.setdefault((r.raw.section or "").strip(), []).append(r)
+        groups.setdefault(clean(r.raw.section) or "", []).append(r)
     return [(title, section_code(title), rows) for title, rows in groups.items()]
 
 
@@ -596,10 +612,11 @@ def build_report(
         if field_ext:
             extensions.append(field_ext)
     identifiers: list[JSON] = [{"system": RFC3986, "value": urn_uuid(ids.of("document-identifier"))}]
-    if meta.report_id and meta.report_id.strip():
+    report_id = clean(meta.report_id)
+    if report_id:
         accession: JSON = {
             "type": {"coding": [{"system": V2_0203, "code": "ACSN", "display": "Accession ID"}]},
-            "value": meta.report_id.strip(),
+            "value": report_id,
         }
         if has_lab:
             accession["assigner"] = _reference(ids.organization)

@@ -17,8 +17,11 @@ correctness needs) and the square roots of range and flag (weaker evidence).
 
 from __future__ import annotations
 
+import csv
 import math
 import re
+from functools import cache
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,7 +49,7 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
-    from mappers.terminology import match_label
+    from mappers.terminology import component_kind, match_label
     from mappers.units import to_ucum
 
     notes: list[str] = []
@@ -61,10 +64,17 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     specimen_hint = "urine" if raw.section and re.search(r"urin|harn|bandelette|dipstick", raw.section, re.I) else None
 
     # 1. label first (gives the analyte kind), then the unit with that kind, then the code
-    first = match_label(label, None, ctx.language, specimen_hint)
-    kind = _KIND_BY_PROPERTY.get(first.property) if first else None
+    label_key, first = _best_label(label, ctx.language, specimen_hint)
+    kind = (component_kind(first.component_key) or _KIND_BY_PROPERTY.get(first.property)) if first else None
     unit = to_ucum(unit_text, kind) if unit_text else None
-    match = match_label(label, unit.ucum if unit else None, ctx.language, specimen_hint) if first else None
+    qualitative_value = parse_number(raw.value.text, ctx.decimal_comma) is None and _qualitative(raw.value.text) is not None
+    scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
+    match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
+    if match is not None and qualitative_value and match.scale != "Ord" and specimen_hint is None:
+        # a qualitative result of a blood analyte name is, in practice, a urine strip field
+        strip = match_label(label_key, None, ctx.language, "urine", "Ord")
+        if strip is not None and strip.scale == "Ord":
+            match = strip
 
     # 2. value: number (with comparator) or qualitative
     value = comparator = value_text = value_code = None
@@ -151,6 +161,67 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         review_status=status,  # type: ignore[arg-type]
         notes=tuple(notes),
     )
+
+
+_DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
+_PAREN = re.compile(r"\(([^()]{2,40})\)")
+
+
+def label_variants(label: str) -> list[str]:
+    """Ways a printed label may name its test: as printed; abbreviations without dots
+    ("V.G.M." -> "VGM"); each side of a bilingual "Hémoglobine / Hämoglobin"; the
+    bracketed alternative ("Ery-Verteilungsbreite (RDW)") and the label without it."""
+    out = [label]
+    undotted = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), label)
+    out.append(undotted)
+    for base in (label, undotted):
+        for part in re.split(r"\s+/\s+|\s*\|\s*", base):
+            out.append(part)
+            out.extend(m.group(1) for m in _PAREN.finditer(part))
+            out.append(_PAREN.sub(" ", part))
+    expanded = _expand_abbreviations(label)
+    if expanded != label:
+        out.append(expanded)
+    seen: list[str] = []
+    for v in out:
+        v = re.sub(r"\s+", " ", v).strip(" -:")
+        if len(v) >= 1 and v not in seen:
+            seen.append(v)
+    return seen
+
+
+@cache
+def _abbreviations() -> dict[str, str]:
+    path = Path(__file__).with_name("data") / "abbreviations.csv"
+    with path.open(encoding="utf-8") as fh:
+        return {row["abbreviation"].lower(): row["expansion"] for row in csv.DictReader(fh)}
+
+
+def _expand_abbreviations(label: str) -> str:
+    table = _abbreviations()
+    return " ".join(table.get(tok.lower(), tok) for tok in label.split())
+
+
+def _best_label(label: str, language: str | None, specimen_hint: str | None):  # type: ignore[no-untyped-def]
+    from mappers.terminology import match_label
+
+    best_key, best = label, None
+    for i, v in enumerate(label_variants(label)):
+        m = match_label(v, None, language, specimen_hint)
+        if m is None:
+            continue
+        score = m.score * (1.0 if i == 0 else 0.98)  # the label as printed wins ties
+        if best is None or score > best.score:
+            best_key, best = v, m.model_copy(update={"score": score}) if hasattr(m, "model_copy") else _rescore(m, score)
+        if best.score >= 0.999:
+            break
+    return best_key, best
+
+
+def _rescore(m, score: float):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(m, score=score)
 
 
 def _plausibility(value: float | None, rng: Range | None, reading: float) -> float:

@@ -113,6 +113,7 @@ class Terminology:
     discriminators: frozenset[str]  # short tokens that tell components apart
     specimen_terms: tuple[tuple[str, str], ...]  # (normalised term, system), longest first
     strip_terms: tuple[str, ...]  # normalised method/noise terms, longest first
+    suffixes: tuple[str, ...]  # compound-word suffixes stripped from tokens (de)
     qualitative: dict[str, tuple[str, str | None]]
 
 
@@ -191,12 +192,15 @@ def load_terminology() -> Terminology:
     discriminators = frozenset(t for toks in choice_tokens for t in toks if len(t) <= 4 or t.isdigit())
     specimen: list[tuple[str, str]] = []
     strip: list[str] = []
+    suffixes: list[str] = []
     for q in _read_csv("label_qualifiers.csv"):
         term = normalise_label(q["term"])
         if not term:
             continue
         if q["kind"] == "specimen":
             specimen.append((term, q["system"]))
+        elif q["kind"] == "suffix":
+            suffixes.append(term)
         else:
             strip.append(term)
     qualitative = {
@@ -214,6 +218,7 @@ def load_terminology() -> Terminology:
         discriminators=discriminators,
         specimen_terms=tuple(sorted(specimen, key=lambda t: -len(t[0]))),
         strip_terms=tuple(sorted(strip, key=len, reverse=True)),
+        suffixes=tuple(sorted(suffixes, key=len, reverse=True)),
         qualitative=qualitative,
     )
 
@@ -251,11 +256,33 @@ def _exact_steps(label: str, term: Terminology) -> list[tuple[str, float, str | 
     inner = " ".join(m.group(0)[1:-1] for m in _PAREN_RE.finditer(label))
     _, paren_specimen = _specimen_from_words(normalise_label(inner), term) if inner else ("", None)
     reduced, specimen = _specimen_from_words(no_paren, term)
-    reduced = _remove_terms(reduced, term.strip_terms)
+    reduced = _strip_suffixes(_remove_terms(reduced, term.strip_terms), term.suffixes)
     specimen = specimen or paren_specimen
     steps = [(full, STEP_WEIGHTS[0], None), (no_paren, STEP_WEIGHTS[1], paren_specimen)]
     steps.append((reduced, STEP_WEIGHTS[2], specimen))
     return [s for s in steps if s[0]]
+
+
+def _discriminators_agree(q_tokens: frozenset[str], c_tokens: frozenset[str], choice: str, term: Terminology) -> bool:
+    """Short tokens (HDL, T3, B12, ...) on one side only refuse a match, unless the token
+    is itself a synonym of the same component ("Alanin-Aminotransferase ALT")."""
+    comps = {s.component_key for s in term.index[choice]}
+    for token in (q_tokens ^ c_tokens) & term.discriminators:
+        if not comps & {s.component_key for s in term.index.get(token, ())}:
+            return False
+    return True
+
+
+def _strip_suffixes(text: str, suffixes: tuple[str, ...]) -> str:
+    """Drop German compound suffixes: "thrombozytenzahl" -> "thrombozyten"."""
+    out = []
+    for token in text.split():
+        for suffix in suffixes:
+            if token.endswith(suffix) and len(token) >= len(suffix) + 4:
+                token = token[: -len(suffix)]
+                break
+        out.append(token)
+    return " ".join(out)
 
 
 def _fuzzy(query: str, term: Terminology) -> tuple[str, float] | None:
@@ -263,14 +290,15 @@ def _fuzzy(query: str, term: Terminology) -> tuple[str, float] | None:
         return None
     q_tokens = frozenset(query.split())
     best: tuple[str, float] | None = None
-    for scorer, weight in ((fuzz.token_sort_ratio, 1.0), (fuzz.token_set_ratio, SUBSET_WEIGHT)):
+    scorers = ((fuzz.ratio, 1.0), (fuzz.token_sort_ratio, 1.0), (fuzz.token_set_ratio, SUBSET_WEIGHT))
+    for scorer, weight in scorers:
         found = process.extract(query, term.choices, scorer=scorer, score_cutoff=FUZZY_CUTOFF, limit=5)
         for choice, raw, idx in found:
             c_tokens = term.choice_tokens[idx]
-            if (q_tokens ^ c_tokens) & term.discriminators:
+            if not _discriminators_agree(q_tokens, c_tokens, choice, term):
                 continue  # "cholesterol hdl" must not fall back to "cholesterol"
-            if weight < 1.0 and len(choice) < FUZZY_MIN_CHARS:
-                continue
+            if weight < 1.0 and (len(choice) < FUZZY_MIN_CHARS or not c_tokens < q_tokens):
+                continue  # subset matches only drop extra printed words, never add words
             score = raw / 100.0 * weight
             if best is None or score > best[1]:
                 best = (choice, score)

@@ -77,7 +77,7 @@ def normalise_unit(text: str) -> str:
     s = _SUPER_POWER_RE.sub(lambda mm: "10^" + mm.group(1).translate(_SUPERSCRIPTS), s)
     s = s.translate(_SUPERSCRIPTS)
     s = unicodedata.normalize("NFKC", s)
-    s = s.replace("μ", "u").replace("µ", "u").replace("×", "x")
+    s = s.replace("μ", "u").replace("µ", "u").replace("Μ", "u").replace("×", "x")  # Μ: upper-cased µ
     s = re.sub(r"\s+", "", s)
     s = s.replace(",", ".")
     s = _POWER_RE.sub(lambda mm: "10*" + mm.group(1), s)
@@ -200,7 +200,7 @@ def to_ucum(printed: str, kind: str | None = None) -> UnitMatch | None:
     if folded:
         # An all-capitals unit ("MG/DL", "MU/L") carries no case information; a mixed-case
         # one whose SI prefix letter differs in case from the alias ("Mg/dl") is refused.
-        if key.upper() == key or not any(
+        if raw.upper() == raw or not any(
             _segment_prefix_conflict(key, normalise_unit(r.printed)) for r in folded
         ):
             return _match(folded, kind, SCORE_CASEFOLD)

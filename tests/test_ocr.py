@@ -1,0 +1,270 @@
+"""OCR: real tesseract on small renders of reportlab-drawn lab tables (fictitious data)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pdfplumber
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw, ImageFont
+
+from extractors.ocr import (
+    choose_language,
+    detect_ocr_language,
+    find_rulings,
+    language_scores,
+    ocr_page,
+    ocr_pdf_page,
+    words_from_tesseract,
+)
+from extractors.preprocess import (
+    detect_orientation,
+    estimate_skew,
+    flatten_illumination,
+    lines_look_vertical,
+    preprocess,
+    remove_specks,
+    rotate_small,
+    to_array,
+)
+from extractors.render import choose_dpi, render_page
+from models import BBox, Page, WordSource
+from ocr_fixtures import LABELS, DrawnReport, draw_report
+
+DPI = 200
+CROP_PT = 420.0  # the drawn table ends above this; OCR only the top of the page (speed)
+NUM = re.compile(r"^[<>]?\d+(?:[.,]\d+)?$")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> DrawnReport:
+    return draw_report(tmp_path_factory.mktemp("ocr") / "fr.pdf", "fr", seed=5)
+
+
+@pytest.fixture(scope="module")
+def top_image(report: DrawnReport) -> tuple[Image.Image, float]:
+    r = render_page(report.path, 0, DPI)
+    crop = r.image.crop((0, 0, r.image.width, round(CROP_PT * r.scale)))
+    return crop, r.width_pt
+
+
+@pytest.fixture(scope="module")
+def top_page(top_image: tuple[Image.Image, float]) -> Page:
+    image, width_pt = top_image
+    return ocr_page(image, 1, width_pt, CROP_PT, "fra")
+
+
+def _iou(a: BBox, b: BBox) -> float:
+    ix = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
+    iy = max(0.0, min(a.bottom, b.bottom) - max(a.top, b.top))
+    inter = ix * iy
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
+
+
+def test_render_scale_and_pixel_cap(report: DrawnReport) -> None:
+    r = render_page(report.path, 0, 100)
+    assert r.image.mode == "L"
+    assert r.image.width == pytest.approx(r.width_pt * r.scale, abs=1)
+    assert r.scale == pytest.approx(100 / 72)
+    assert choose_dpi(595, 842) == 300  # A4 fits in 12 Mpx at 300 dpi
+    big = choose_dpi(2384, 3370)  # A0 poster
+    assert big < 300 and (2384 * big / 72) * (3370 * big / 72) <= 12_000_000
+
+
+def test_ocr_words_match_text_layer_boxes(report: DrawnReport, top_image: tuple[Image.Image, float], top_page: Page) -> None:
+    page, width_pt = top_page, top_image[1]
+    assert page.source is WordSource.OCR and page.width == pytest.approx(width_pt)
+    assert all(w.source is WordSource.OCR and 0.0 <= w.confidence <= 1.0 for w in page.words)
+    assert 0.5 < page.quality <= 1.0
+    with pdfplumber.open(report.path) as pdf:
+        truth = [w for w in pdf.pages[0].extract_words() if w["bottom"] < CROP_PT]
+    read = boxed = 0
+    for t in truth:
+        tb = BBox(x0=t["x0"], top=t["top"], x1=t["x1"], bottom=t["bottom"])
+        same_line = [w for w in page.words if w.text == t["text"] and abs(w.bbox.ymid - tb.ymid) < 5]
+        if same_line:
+            read += 1
+            boxed += max(_iou(tb, w.bbox) for w in same_line) > 0.5
+    assert read >= 0.8 * len(truth)  # words read exactly, on the right line
+    assert boxed >= 0.9 * read  # and their boxes overlap the text-layer boxes
+    # font size ~ line height in points (the table is set in 10 pt)
+    sizes = sorted(w.font_size or 0 for w in page.words)
+    assert 7 <= sizes[len(sizes) // 2] <= 14
+
+
+def test_numbers_read_exactly(report: DrawnReport, top_page: Page) -> None:
+    page = top_page
+    got = Counter(w.text for w in page.words if NUM.match(w.text))
+    want = Counter(report.values)
+    assert sum((got & want).values()) >= 0.9 * sum(want.values())
+
+
+def test_rulings_found_at_drawn_lines(report: DrawnReport, top_image: tuple[Image.Image, float]) -> None:
+    image, _ = top_image
+    with pdfplumber.open(report.path) as pdf:
+        drawn = sorted({round(ln["top"], 1) for ln in pdf.pages[0].lines if ln["top"] < CROP_PT})
+    found = find_rulings(to_array(image), DPI / 72).horizontal_y
+    assert len(found) == len(drawn)
+    assert all(abs(f - d) < 1.5 for f, d in zip(found, drawn))
+
+
+def test_text_only_image_has_no_rulings() -> None:
+    img = Image.new("L", (1600, 400), 255)
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=28)  # ~10 pt at 200 dpi
+    for i in range(6):
+        d.text((20, 20 + 60 * i), "Cholesterol total Triglycerides Hemoglobine " * 2, fill=0, font=font)
+    assert find_rulings(to_array(img), DPI / 72).horizontal_y == ()
+
+
+def _fake_tesseract() -> dict[str, list[object]]:
+    rows = [
+        # level, block, par, line, word, left, top, width, height, conf, text
+        (4, 1, 1, 1, 0, 100, 200, 400, 40, -1, ""),
+        (5, 1, 1, 1, 1, 100, 210, 120, 22, 91.5, "Sodium"),
+        (5, 1, 1, 1, 2, 300, 200, 60, 30, 88.0, "140"),
+        (5, 1, 1, 1, 3, 380, 200, 10, 40, 30.0, "|"),
+        (5, 1, 1, 1, 4, 420, 205, 40, 30, -1, "x"),
+        (5, 1, 1, 1, 5, 470, 205, 30, 30, 75.0, "   "),
+    ]
+    keys = ["level", "block_num", "par_num", "line_num", "word_num", "left", "top", "width", "height", "conf", "text"]
+    data: dict[str, list[object]] = {k: [r[i] for r in rows] for i, k in enumerate(keys)}
+    data["page_num"] = [1] * len(rows)
+    return data
+
+
+def test_words_from_tesseract_filters_and_scales() -> None:
+    words = words_from_tesseract(_fake_tesseract(), 3, scale_x=2.0, scale_y=2.0)
+    assert [w.text for w in words] == ["Sodium", "140"]
+    sodium = words[0]
+    assert sodium.page == 3 and sodium.confidence == pytest.approx(0.915)
+    assert (sodium.bbox.x0, sodium.bbox.x1) == (50.0, 110.0)
+    # vertical extent taken from the line (200..240 px -> 100..120 pt)
+    assert (sodium.bbox.top, sodium.bbox.bottom) == (100.0, 120.0)
+    assert sodium.font_size == pytest.approx(20.0)
+
+
+def test_tall_line_box_does_not_stretch_words() -> None:
+    data = _fake_tesseract()
+    data["height"][0] = 200  # two rows merged into one "line"
+    words = words_from_tesseract(data, 1, 1.0, 1.0)
+    assert words[0].bbox.height == pytest.approx(22.0)
+
+
+def test_language_choice_from_cue_words() -> None:
+    fr = "Les résultats des examens de biologie sont validés par le biologiste".split()
+    de = "Die Ergebnisse der Untersuchung wurden vom Laborarzt freigegeben und".split()
+    en = "The results of the laboratory tests are reported with reference ranges".split()
+    assert choose_language(language_scores(fr)) == "fra"
+    assert choose_language(language_scores(de)) == "deu"
+    assert choose_language(language_scores(en)) == "eng"
+    assert choose_language(language_scores(fr + de)) == "fra+deu"
+    assert choose_language(language_scores(["12,5", "mg/dl"]), default="deu") == "deu"
+
+
+@given(st.lists(st.sampled_from(["le", "der", "the", "12", "mg", "und", "et", "and"]), max_size=40))
+@settings(max_examples=50, deadline=None)
+def test_language_choice_is_a_known_model(tokens: list[str]) -> None:
+    assert choose_language(language_scores(tokens)) in {"fra", "deu", "eng", "fra+deu"}
+
+
+def test_detect_language_on_german_image(tmp_path: Path) -> None:
+    r = render_page(draw_report(tmp_path / "de.pdf", "de", seed=2).path, 0, 200)
+    assert detect_ocr_language(r.image, dpi=200) == "deu"
+
+
+@pytest.mark.parametrize("rotate_cw", [90, 180])
+def test_osd_finds_rotation(top_image: tuple[Image.Image, float], rotate_cw: int) -> None:
+    image, _ = top_image
+    turned = image.rotate(-rotate_cw, expand=True)  # PIL rotates counter-clockwise
+    guess = detect_orientation(turned, DPI)
+    assert guess is not None
+    fixed = turned.rotate(-guess.rotate, expand=True)
+    assert fixed.size == image.size
+    diff = np.abs(np.asarray(fixed, dtype=np.int16) - np.asarray(image, dtype=np.int16))
+    assert diff.mean() < 1.0
+
+
+def test_osd_failure_on_blank_page_is_none() -> None:
+    assert detect_orientation(Image.new("L", (400, 600), 255), DPI) is None
+
+
+def test_vertical_lines_detected_cheaply(top_image: tuple[Image.Image, float]) -> None:
+    image, _ = top_image
+    gray = to_array(image)
+    assert not lines_look_vertical(gray)
+    assert lines_look_vertical(np.rot90(gray).copy())
+
+
+@pytest.mark.parametrize("angle", [2.0, -2.0, 0.7])
+def test_deskew_estimate_within_half_degree(top_image: tuple[Image.Image, float], angle: float) -> None:
+    gray = to_array(top_image[0])
+    skewed = rotate_small(gray, angle)
+    assert estimate_skew(skewed) == pytest.approx(angle, abs=0.5)
+    assert abs(estimate_skew(rotate_small(skewed, -estimate_skew(skewed)))) < 0.3
+
+
+def test_preprocess_rotates_sideways_page_upright(top_image: tuple[Image.Image, float]) -> None:
+    image, _ = top_image
+    sideways = image.rotate(90, expand=True)  # counter-clockwise
+    pre = preprocess(sideways, dpi=DPI, deskew=False)
+    assert pre.rotation == 90 and pre.image.size == image.size  # turned back clockwise
+    upright = to_array(image).astype(np.int16)
+    assert np.abs(to_array(pre.image).astype(np.int16) - upright).mean() < 8  # only contrast changed
+    assert set(pre.timings) >= {"orientation", "deskew", "clean"}
+
+
+def test_uneven_light_is_flattened(top_image: tuple[Image.Image, float]) -> None:
+    gray = to_array(top_image[0]).astype(np.float32)
+    h, w = gray.shape
+    ramp = np.linspace(0.45, 1.0, w, dtype=np.float32)[None, :]
+    dark = np.clip(gray * ramp, 0, 255).astype(np.uint8)
+    flat, changed = flatten_illumination(dark)
+    assert changed
+    paper = to_array(top_image[0]) > 250
+    left, right = flat[:, : w // 5][paper[:, : w // 5]], flat[:, -w // 5 :][paper[:, -w // 5 :]]
+    assert abs(float(np.median(left)) - float(np.median(right))) < 15
+    assert not flatten_illumination(to_array(top_image[0]))[1]
+
+
+def test_specks_removed_but_decimal_commas_kept() -> None:
+    img = np.full((200, 400), 255, np.uint8)
+    cv2.putText(img, "6,5 0,44", (20, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3)
+    rng = np.random.default_rng(1)
+    ys, xs = rng.integers(0, 200, 60), rng.integers(0, 400, 60)
+    specked = img.copy()
+    specked[ys, xs] = 0
+    cleaned = remove_specks(specked, dpi=200)
+    assert (cleaned[ys, xs] == 255).mean() > 0.9  # isolated specks gone
+    lost = np.count_nonzero((img < 128) & (cleaned >= 128))
+    assert lost < 0.02 * np.count_nonzero(img < 128)  # digits and commas intact
+
+
+def test_ocr_pdf_page_end_to_end_on_skewed_scan(tmp_path: Path) -> None:
+    from seeds.scan import scan_pdf
+
+    drawn = draw_report(tmp_path / "d.pdf", "fr", seed=9)
+    scanned = tmp_path / "s.pdf"
+    scan_pdf(drawn.path, scanned, "skewed", seed=3)
+    page = ocr_pdf_page(scanned, 0, "fra")
+    assert page.source is WordSource.OCR and page.number == 1
+    got = Counter(w.text for w in page.words if NUM.match(w.text))
+    want = Counter(drawn.values)
+    assert sum((got & want).values()) >= 0.8 * sum(want.values())
+    # deskewed: a row's label and value (200 pt apart) sit on one line within 3 pt
+    labels = [label.split()[0] for label, _, _ in LABELS["fr"]]
+    pairs = 0
+    for label, value in zip(labels, drawn.values):
+        lw = [w for w in page.words if w.text == label]
+        vw = [w for w in page.words if w.text == value]
+        if lw and vw:
+            pairs += 1
+            assert min(abs(a.bbox.ymid - b.bbox.ymid) for a in lw for b in vw) < 3.0
+    assert pairs >= 8
