@@ -122,9 +122,16 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
     text = line.text
     lex = lexicon()
     hits: list[KeyHit] = []
+    offs = _offsets(line)
+    size = line_font_size(line)
+    starts: set[int] = set()  # text offsets where a cell starts (a key must start a cell)
+    for i, (a, _) in enumerate(offs):
+        if i == 0 or line.words[i].bbox.x0 - line.words[i - 1].bbox.x1 > 1.2 * size or line.words[i - 1].text.endswith((":", "|")):
+            starts.add(a)
     for field in _FIELDS:
         for m in lex.meta[field].finditer(text):
-            hits.append(KeyHit(field, li, m.start(), m.end()))
+            if m.start() in starts:
+                hits.append(KeyHit(field, li, m.start(), m.end()))
     # longest match wins where hits overlap (e.g. "date de naissance" over "naissance")
     hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
     kept: list[KeyHit] = []

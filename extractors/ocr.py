@@ -37,7 +37,7 @@ from extractors.preprocess import detect_orientation, preprocess, rotate_right_a
 from extractors.render import DEFAULT_DPI, render_page
 from models import BBox, Page, Word, WordSource
 
-DEFAULT_PSM = 6  # one uniform block: keeps table rows together (see report / bench)
+DEFAULT_PSM = 4  # single column of variable-size text: rows stay whole lines; best of 3/4/6/11 on scanned seeds
 DEFAULT_LANG = "fra"  # Luxembourg lab reports: French first
 LOW_CONFIDENCE = 0.55  # mean word confidence under which the orientation is re-checked
 _CUES_PATH = Path(__file__).parent / "rules" / "ocr_language_cues.json"
@@ -205,8 +205,16 @@ def find_rulings(
 
     A fixed ink threshold (not Otsu) keeps anti-aliased hairlines; a closing bridges
     dotted or broken rules (fax, JPEG); the long opening removes text; the thickness and
-    clearance checks reject any band of text that survived.
+    clearance checks reject any band of text that survived. Above ~180 dpi the search
+    runs at half resolution on a darkest-pixel downscale (keeps hairlines, 4x cheaper).
     """
+    if scale > 2.5:
+        half = cv2.erode(gray, np.ones((2, 2), np.uint8))[::2, ::2]
+        found = find_rulings(
+            half, scale / 2, min_h_length_pt, min_v_length_pt, max_thickness_pt, bridge_pt, clearance_pt, ink_below
+        )
+        full = cv2.resize(found.mask, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+        return Rulings(horizontal_y=found.horizontal_y, mask=full)
     ink = gray < ink_below
     bw = ink.astype(np.uint8) * 255
     bridge = max(2, int(bridge_pt * scale))

@@ -36,7 +36,12 @@ _QUAL_FALLBACK = re.compile(
 )
 
 
+_QUAL_DIGITS = re.compile(r"^\(?[1-4]\s?\+\)?$|^\+{1,4}$")
+
+
 def is_qualitative(text: str) -> bool:
+    if any(ch.isdigit() for ch in text) and not _QUAL_DIGITS.match(text.strip()):
+        return False
     try:
         from mappers.terminology import normalise_qualitative
     except ImportError:  # pragma: no cover - during bootstrap
@@ -146,6 +151,29 @@ def detect_header(line: Line, collection_date: str | None) -> Columns | None:
     return Columns([c for c in cols], page=line.page)
 
 
+def _extend_with_dates(cols: Columns, line: Line, collection_date: str | None) -> bool:
+    """A line of only dates right under a header names the result columns of a cumulative
+    report: the date equal to the collection date (else the first) is this report's
+    result, the others are earlier results. Returns True when the line was such a row."""
+    cells = split_cells(line, gap_em=0.8)
+    dates = []
+    for cell in cells:
+        text = _text(cell)
+        d = find_date(text)
+        if d is None or len(text) - (d.end - d.start) > 6:
+            return False
+        dates.append((cell[0].bbox.x0, cell[-1].bbox.x1, d.iso[:10]))
+    if len(dates) < 2:
+        return False
+    current = next((i for i, (_, _, d) in enumerate(dates) if collection_date and d == collection_date[:10]), 0)
+    keep = [c for c in cols.cols if c.role not in ("value", "prior")]
+    for i, (x0, x1, _) in enumerate(dates):
+        keep.append(Column("value" if i == current else "prior", x0, x1))
+    cols.cols = keep
+    cols.__post_init__()
+    return True
+
+
 # ------------------------------------------------------------------ field parsing
 
 _TRAILING_FLAG = re.compile(r"^(?P<v>.*?\d)\s*(?P<f>\*{1,2}|!{1,2}|\(?[HLhl]{1,2}\)?|[+\-]{1,2}|[↑↓]{1,2})$")
@@ -187,6 +215,12 @@ def _split_value_zone(ws: list[Word], decimal_comma: bool | None) -> tuple[list[
     """Value zone words -> (value words, flag words, unit words)."""
     if not ws:
         return [], [], []
+    # a flag printed before the number ("- 39,3", "+ 103,0", "H 13,2"): the number wins
+    # over reading the flag itself as a qualitative result
+    if len(ws) > 1 and is_flag(ws[0].text):
+        v, f, u = _split_value_zone(ws[1:], decimal_comma)
+        if v and parse_number(_text(v), decimal_comma) is not None:
+            return v, [ws[0], *f], u
     whole = _text(ws)
     if _is_value_text(whole, decimal_comma):
         return ws, [], []
@@ -218,7 +252,9 @@ def _glued_flag(value: Printed, decimal_comma: bool | None) -> tuple[Printed, Pr
     return value, None
 
 
-_UNIT_TAIL = re.compile(r"^(?:m²|m2|m\^2|h|std|stunde|heure|hr|1h|FEU|[a-zA-Zµ]{1,3}/?)$")
+# Second words of units printed with a space. Case-sensitive on purpose: "h" (hour) ends
+# "mm/1re h", while "H" is a high flag.
+_UNIT_TAIL = re.compile(r"^(?:m²|m2|m\^2|h|Std\.?|std\.?|Stunde|heure|hr|1h|FEU|DDU|SC)$")
 
 
 def _unit_tail(text: str) -> bool:
@@ -317,7 +353,7 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
                     break
         if done:
             continue
-        if f.unit and f.unit[-1] is tail[j - 1] and 0 <= w.bbox.x0 - f.unit[-1].bbox.x1 <= 0.45 * (w.font_size or w.bbox.height) and _unit_tail(w.text):
+        if f.unit and f.unit[-1] is tail[j - 1] and 0 <= w.bbox.x0 - f.unit[-1].bbox.x1 <= 0.7 * (w.font_size or w.bbox.height) and _unit_tail(w.text):
             f.unit.append(w)
         elif not f.flag and is_flag(w.text) and not f.range:
             f.flag.append(w)
@@ -333,6 +369,7 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
     label_text = clean_label(_text(f.label))
     if sum(c.isalpha() for c in label_text) < 1 or not f.value:
         return None
+    f.unit = [w for w in f.unit if parse_number(w.text, decimal_comma) is None]
     vz, fz, uz = _split_value_zone(f.value, decimal_comma)
     if not vz:
         return None
@@ -341,14 +378,28 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
     flag_words = list(f.flag) + fz
     unit_words = list(f.unit) + uz
     range_words = list(f.range)
-    # a range column that carries the unit after the numbers: "12,0 - 16,0 g/dl"
+    # a flag in its own column at the far right of the range zone
+    while len(range_words) > 1 and is_flag(range_words[-1].text):
+        size = range_words[-1].font_size or range_words[-1].bbox.height
+        if range_words[-1].bbox.x0 - range_words[-2].bbox.x1 > 1.5 * size:
+            flag_words.append(range_words.pop())
+        else:
+            break
+    # a range column that carries the unit after the numbers: "12,0 - 16,0 g/dl",
+    # "< 500 ng/ml FEU", "M: <15 / W: <20 mm/1re h"
     if range_words and not unit_words:
-        tail = range_words[-1]
-        if looks_like_unit(tail.text) and parse_range(_text(range_words[:-1]), decimal_comma):
-            unit_words, range_words = [tail], range_words[:-1]
+        for k in (1, 2, 3):
+            if len(range_words) <= k:
+                break
+            tail = range_words[-k:]
+            if looks_like_unit(tail[0].text) and all(_unit_tail(w.text) for w in tail[1:]) and parse_range(_text(range_words[:-k]), decimal_comma):
+                unit_words, range_words = list(tail), range_words[:-k]
+                break
     # flag words may be mixed into the range/unit zones when the flag column has no header
     for w in list(unit_words):
-        if is_flag(w.text):
+        prev = unit_words[unit_words.index(w) - 1] if unit_words.index(w) > 0 else None
+        unit_tail = prev is not None and 0 <= w.bbox.x0 - prev.bbox.x1 <= 0.7 * (w.font_size or w.bbox.height) and _unit_tail(w.text)
+        if is_flag(w.text) and not unit_tail:
             unit_words.remove(w)
             flag_words.append(w)
     while range_words and is_flag(range_words[-1].text) and parse_range(_text(range_words[:-1]), decimal_comma):
@@ -364,7 +415,7 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
             while zone:
                 nxt = min(zone, key=lambda w: w.bbox.x0)
                 gap = nxt.bbox.x0 - unit_words[-1].bbox.x1
-                if 0 <= gap <= 0.45 * size and abs(nxt.bbox.ymid - unit_words[-1].bbox.ymid) < 0.5 * size and _unit_tail(nxt.text):
+                if 0 <= gap <= 0.7 * size and abs(nxt.bbox.ymid - unit_words[-1].bbox.ymid) < 0.5 * size and _unit_tail(nxt.text):
                     zone.remove(nxt)
                     unit_words.append(nxt)
                 else:
@@ -432,6 +483,8 @@ def parse_rows(
         if header is not None:
             cols = header
             continue
+        if cols is not None and _extend_with_dates(cols, line, collection_date):
+            continue  # the dates row under a cumulative header
         if cols is None or line.page != cols.page:
             # a new page without its own header keeps the columns when its lines fit them
             pass
@@ -453,6 +506,8 @@ def parse_rows(
             continue
         if mode == "tokens" and any(sum(c.isalpha() for c in w.text) >= 3 for w in fields.other):
             continue  # prose after the number: a comment, not a result
+        if _is_noise(line) and not (accept_label and accept_label(raw.label.text)):
+            continue  # address, phone, page-number lines
         if mode == "tokens":
             strong = raw.unit is not None or raw.range is not None
             if not strong and not (accept_label and accept_label(raw.label.text)):

@@ -28,7 +28,7 @@ _SPACES = "\u00a0\u2009\u202f\u2007"
 _NUM_CORE = r"(?:\d{1,3}(?:[ '’.]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)"
 _NUM_RE = re.compile(rf"^(?P<sign>[-+]?)(?P<num>{_NUM_CORE})$")
 _VALUE_RE = re.compile(
-    rf"^(?P<comp><=|>=|=<|=>|<|>|≤|≥|⩽|⩾)?\s*(?P<sign>[-+]?)\s*(?P<num>{_NUM_CORE})$"
+    rf"^(?P<comp><=|>=|=<|=>|<|>|≤|≥|⩽|⩾)?\s*(?P<sign>[-+]?)(?P<num>{_NUM_CORE})$"
 )
 
 
@@ -170,8 +170,8 @@ _FLAG_TABLE: dict[str, str | None] = {
     "+": "H", "-": "L", "++": "HH", "--": "LL", "↑": "H", "↓": "L", "↑↑": "HH", "↓↓": "LL",
     "*": None, "**": None, "!": None, "!!": None, "a": "A", "n": "N",
     "élevé": "H", "eleve": "H", "bas": "L", "hoch": "H", "niedrig": "L", "high": "H", "low": "L",
-    "erhöht": "H", "erniedrigt": "L", "haut": "H",
-    "h*": "H", "l*": "L", "*h": "H", "*l": "L", ">": "H", "<": "L", "+h": "H", "-l": "L",
+    "erhöht": "H", "erniedrigt": "L", "haut": "H", "b": "L", "(b)": "L",
+    "h*": "H", "l*": "L", "*h": "H", "*l": "L", "+h": "H", "-l": "L",
 }
 
 

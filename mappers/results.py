@@ -70,11 +70,13 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     qualitative_value = parse_number(raw.value.text, ctx.decimal_comma) is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
-    if match is not None and qualitative_value and match.scale != "Ord" and specimen_hint is None:
+    if match is not None and qualitative_value and match.scale != "Ord":
         # a qualitative result of a blood analyte name is, in practice, a urine strip field
         strip = match_label(label_key, None, ctx.language, "urine", "Ord")
         if strip is not None and strip.scale == "Ord":
             match = strip
+        else:
+            match = _strip_field(match) or match
 
     # 2. value: number (with comparator) or qualitative
     value = comparator = value_text = value_code = None
@@ -200,6 +202,27 @@ def _abbreviations() -> dict[str, str]:
 def _expand_abbreviations(label: str) -> str:
     table = _abbreviations()
     return " ".join(table.get(tok.lower(), tok) for tok in label.split())
+
+
+@cache
+def _strip_codes() -> dict[str, tuple[str, str]]:
+    """component -> (LOINC, display) of its urine test-strip presence code."""
+    data = Path(__file__).with_name("data")
+    with (data / "loinc_lab.csv").open(encoding="utf-8") as fh:
+        ord_urine = {r["component_key"]: (r["loinc"], r["display_en"]) for r in csv.DictReader(fh)
+                     if r["system"] == "Urine" and r["scale"] == "Ord"}
+    with (data / "urine_strip.csv").open(encoding="utf-8") as fh:
+        return {r["component_key"]: ord_urine[r["strip_component_key"]] for r in csv.DictReader(fh)
+                if r["strip_component_key"] in ord_urine}
+
+
+def _strip_field(match):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    code = _strip_codes().get(match.component_key)
+    if code is None:
+        return None
+    return replace(match, loinc=code[0], display=code[1], scale="Ord", system="Urine", property="PrThr", accepted_units=())
 
 
 def _best_label(label: str, language: str | None, specimen_hint: str | None):  # type: ignore[no-untyped-def]

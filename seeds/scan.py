@@ -35,7 +35,8 @@ FIXED_DATE = time.gmtime(1767225600)  # 2026-01-01, so output is byte-identical 
 @dataclass(frozen=True)
 class ScanProfile:
     dpi: int = 200
-    skew_deg: float = 0.5  # uniform in [-skew_deg, +skew_deg]
+    skew_deg: float = 0.5  # |angle| uniform in [min_skew_deg, skew_deg], random sign
+    min_skew_deg: float = 0.0
     right_angles: tuple[int, ...] = (0,)  # clockwise page rotations to pick from (per page)
     paper: tuple[int, int] = (240, 252)  # paper grey level range
     blur_sigma: float = 0.0  # gaussian blur in pixels at the scan resolution
@@ -53,7 +54,7 @@ PROFILES: dict[str, ScanProfile] = {
     "photo": ScanProfile(dpi=200, skew_deg=2.0, paper=(215, 240), blur_sigma=1.0, noise_sigma=4.0, jpeg_quality=55, photo=True),
     "rotated90": ScanProfile(dpi=200, skew_deg=0.5, right_angles=(90, 270), noise_sigma=3.0, jpeg_quality=60),
     "rotated180": ScanProfile(dpi=200, skew_deg=0.5, right_angles=(180,), noise_sigma=3.0, jpeg_quality=60),
-    "skewed": ScanProfile(dpi=200, skew_deg=2.0, noise_sigma=3.0, jpeg_quality=60),
+    "skewed": ScanProfile(dpi=200, skew_deg=3.0, min_skew_deg=1.0, noise_sigma=3.0, jpeg_quality=60),
 }
 
 
@@ -88,7 +89,8 @@ def perspective(img: np.ndarray, rng: np.random.Generator, max_frac: float = 0.0
 
 def light_field(shape: tuple[int, int], rng: np.random.Generator, depth: float = 0.4) -> np.ndarray:
     """Multiplicative illumination in [1-depth, 1]: a linear gradient plus an off-centre spot."""
-    h, w = shape
+    full_h, full_w = shape
+    h, w = max(2, full_h // 8), max(2, full_w // 8)  # smooth field: compute small, upscale
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
     grad = (np.cos(angle) * xx / w + np.sin(angle) * yy / h)
@@ -97,7 +99,8 @@ def light_field(shape: tuple[int, int], rng: np.random.Generator, depth: float =
     spot = np.exp(-(((xx - cx) / (0.6 * w)) ** 2 + ((yy - cy) / (0.6 * h)) ** 2))
     field = 0.6 * (1 - grad) + 0.4 * spot
     field = (field - field.min()) / max(float(np.ptp(field)), 1e-6)
-    return (1.0 - depth) + depth * field
+    small = ((1.0 - depth) + depth * field).astype(np.float32)
+    return cv2.resize(small, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
 
 
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
@@ -114,7 +117,7 @@ def degrade(img: np.ndarray, prof: ScanProfile, rng: np.random.Generator) -> tup
     if prof.photo:
         x = x * light_field(x.shape, rng)
         x = perspective(np.clip(x, 0, 255).astype(np.uint8), rng).astype(np.float32)
-    skew = rng.uniform(-prof.skew_deg, prof.skew_deg) if prof.skew_deg else 0.0
+    skew = rng.uniform(prof.min_skew_deg, prof.skew_deg) * rng.choice((-1.0, 1.0)) if prof.skew_deg else 0.0
     x = rotate_small(np.clip(x, 0, 255).astype(np.uint8), skew, int(paper)).astype(np.float32)
     if prof.blur_sigma > 0:
         x = cv2.GaussianBlur(x, (0, 0), prof.blur_sigma)

@@ -21,7 +21,12 @@ MAX_BYTES_PER_PAGE = 700_000
 
 @pytest.fixture(scope="module")
 def digital(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return draw_report(tmp_path_factory.mktemp("scan") / "lab-fr-0001.pdf", "fr", seed=4, pages=2).path
+    return draw_report(tmp_path_factory.mktemp("scan") / "lab-fr-0001.pdf", "fr", seed=4).path
+
+
+@pytest.fixture(scope="module")
+def two_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return draw_report(tmp_path_factory.mktemp("scan2") / "lab-fr-0002.pdf", "fr", seed=6, pages=2).path
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -36,7 +41,7 @@ def test_profile_gives_image_only_pdf_of_bounded_size(digital: Path, tmp_path: P
             assert route_pdfplumber_page(page).source is WordSource.OCR
             size = sorted((round(page.width), round(page.height)))
             assert size == sorted((round(src_page.width), round(src_page.height)))
-    assert out.stat().st_size < MAX_BYTES_PER_PAGE * 2
+    assert out.stat().st_size < MAX_BYTES_PER_PAGE
 
 
 def test_same_seed_same_bytes_other_seed_differs(digital: Path, tmp_path: Path) -> None:
@@ -56,21 +61,23 @@ def _first_page(path: Path, dpi: float = 72) -> np.ndarray:
         pdf.close()
 
 
-def test_rotated90_pages_are_landscape(digital: Path, tmp_path: Path) -> None:
+def test_rotated90_pages_are_landscape(two_pages: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.pdf"
-    scan_pdf(digital, out, "rotated90", seed=2)
+    scan_pdf(two_pages, out, "rotated90", seed=2)
     with pdfplumber.open(out) as pdf:
+        assert len(pdf.pages) == 2
         assert all(p.width > p.height for p in pdf.pages)
 
 
 def test_skewed_profile_is_skewed_within_range(digital: Path, tmp_path: Path) -> None:
     out = tmp_path / "s.pdf"
     angles = []
-    for seed in range(3):
+    for seed in range(2):
         scan_pdf(digital, out, "skewed", seed=seed)
         angles.append(estimate_skew(_first_page(out, 100)))
-    assert all(abs(a) <= PROFILES["skewed"].skew_deg + 0.5 for a in angles)
-    assert len({round(a, 1) for a in angles}) > 1
+    prof = PROFILES["skewed"]
+    assert all(prof.min_skew_deg - 0.5 <= abs(a) <= prof.skew_deg + 0.5 for a in angles)
+    assert angles[0] != angles[1]
 
 
 def test_fax_is_bilevel_and_photo_unevenly_lit(digital: Path, tmp_path: Path) -> None:
