@@ -170,25 +170,69 @@ def _rule_components(
     return keep[labels], centres
 
 
-def _dotted_rules(
-    bw: np.ndarray, scale: float, min_length: int, max_dot_height_pt: float = 1.2, max_gap_pt: float = 8.0
+def _rule_debris(
+    bw: np.ndarray,
+    scale: float,
+    min_span: int,
+    max_height_pt: float = 1.6,
+    reach_pt: float = 12.0,
+    band_pt: float = 1.0,
+    min_pieces: int = 3,
 ) -> tuple[np.ndarray, list[float]]:
-    """Rules that scanning or faxing broke into dashes, and dot leaders: rows of flat
-    fragments (no taller than ``max_dot_height_pt``) spaced at most ``max_gap_pt`` apart."""
+    """Rules that faxing / thresholding broke into dashes and dots, and dot leaders.
+
+    A flat fragment (no taller than ``max_height_pt``) is debris when no taller ink lies
+    beside it (within ``reach_pt``, in its own rows) — a hyphen between two numbers or an
+    accent next to a letter has taller neighbours in the same rows, a piece of a rule does
+    not — and when at least ``min_pieces`` such fragments line up (within ``band_pt``)
+    over ``min_span`` pixels.
+    """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-    flat = stats[:, cv2.CC_STAT_HEIGHT] <= max(2, int(max_dot_height_pt * scale))
+    none = (np.zeros(bw.shape, dtype=bool), [])
+    if n <= 1:
+        return none
+    x, y, w, h = (stats[:, i] for i in range(4))
+    flat = h <= max(2, int(max_height_pt * scale))
     flat[0] = False
     if not flat.any():
-        return np.zeros(bw.shape, dtype=bool), []
-    frag = flat[labels].astype(np.uint8) * 255
-    gap = max(3, int(max_gap_pt * scale))
-    joined = cv2.morphologyEx(frag, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
-    rows = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_length, 1)))
-    if not rows.any():
-        return np.zeros(bw.shape, dtype=bool), []
-    m, _, rstats, _ = cv2.connectedComponentsWithStats(rows, connectivity=8)
-    centres = [float(rstats[i, cv2.CC_STAT_TOP] + rstats[i, cv2.CC_STAT_HEIGHT] / 2.0) for i in range(1, m)]
-    return (rows > 0) & (frag > 0), centres
+        return none
+    tall = (bw > 0) & ~flat[labels]
+    integral = cv2.integral(tall.astype(np.uint8))
+    reach = max(2, int(reach_pt * scale))
+    rows, cols = bw.shape
+    idx = np.nonzero(flat)[0]
+    x0 = np.clip(x[idx] - reach, 0, cols)
+    x1 = np.clip(x[idx] + w[idx] + reach, 0, cols)
+    y0 = np.clip(y[idx], 0, rows)
+    y1 = np.clip(y[idx] + h[idx], 0, rows)
+    beside = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+    lone = idx[beside == 0]
+    if lone.size < min_pieces:
+        return none
+    centre = y[lone] + h[lone] / 2.0
+    band = max(1.0, band_pt * scale)
+    order = np.argsort(centre)
+    debris = np.zeros(n, dtype=bool)
+    centres: list[float] = []
+    group: list[int] = []
+
+    def close_group() -> None:
+        if len(group) >= min_pieces:
+            members = lone[group]
+            span = int((x[members] + w[members]).max() - x[members].min())
+            if span >= min_span:
+                debris[members] = True
+                centres.append(float(np.median(centre[group])))
+
+    for j in order:
+        if group and centre[j] - centre[group[0]] > band:
+            close_group()
+            group = []
+        group.append(int(j))
+    close_group()
+    if not debris.any():
+        return none
+    return debris[labels], centres
 
 
 def find_rulings(
@@ -204,8 +248,10 @@ def find_rulings(
     """Table rules: long, thin runs of ink, horizontal and vertical.
 
     A fixed ink threshold (not Otsu) keeps anti-aliased hairlines; a closing bridges
-    dotted or broken rules (fax, JPEG); the long opening removes text; the thickness and
-    clearance checks reject any band of text that survived. Above ~180 dpi the search
+    slightly broken rules (JPEG); the long opening removes text; the thickness and
+    clearance checks reject any band of text that survived. Rules broken into dashes and
+    dots (fax) are found by :func:`_rule_debris`; both go into ``mask``, only lines at
+    least half of ``min_h_length_pt`` long into ``horizontal_y``. Above ~180 dpi the search
     runs at half resolution on a darkest-pixel downscale (keeps hairlines, 4x cheaper).
     """
     if scale > 2.5:
@@ -227,7 +273,7 @@ def find_rulings(
     v_open = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     h_mask, h_centres = _rule_components(h_open, ink, 0, thick, clear)
     v_mask, _ = _rule_components(v_open, ink, 1, thick, clear)
-    d_mask, d_centres = _dotted_rules(bw, scale, h_len)
+    d_mask, d_centres = _rule_debris(bw, scale, h_len // 2)
     h_mask |= d_mask
     h_centres += d_centres
     merged: list[float] = []

@@ -167,7 +167,7 @@ def parse_range(text: str, decimal_comma: bool | None = None, sex: str | None = 
 # Flags: printed abnormality markers. Direction None means "abnormal, direction from range".
 _FLAG_TABLE: dict[str, str | None] = {
     "h": "H", "l": "L", "hh": "HH", "ll": "LL", "(h)": "H", "(l)": "L",
-    "+": "H", "-": "L", "++": "HH", "--": "LL", "↑": "H", "↓": "L", "↑↑": "HH", "↓↓": "LL",
+    "+": "H", "-": "L", "++": "H", "--": "L", "+++": "H", "---": "L", "↑": "H", "↓": "L", "↑↑": "H", "↓↓": "L",
     "*": None, "**": None, "!": None, "!!": None, "a": "A", "n": "N",
     "élevé": "H", "eleve": "H", "bas": "L", "hoch": "H", "niedrig": "L", "high": "H", "low": "L",
     "erhöht": "H", "erniedrigt": "L", "haut": "H", "b": "L", "(b)": "L",

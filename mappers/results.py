@@ -103,7 +103,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             notes.append("range-unparsed")
 
     # 4. interpretation
-    interp, flag_conf = _interpretation(raw, value, rng, value_text, ctx)
+    interp, flag_conf = _interpretation(raw, value, rng, value_text, ctx, comparator)
 
     # ---- confidences
     code_conf = 0.15
@@ -260,8 +260,31 @@ def _plausibility(value: float | None, rng: Range | None, reading: float) -> flo
     return 1.0
 
 
+_SAME = {"non-reactive": "negative", "not detected": "negative", "reactive": "positive", "detected": "positive"}
+
+
+def _same_meaning(canonical: str) -> str:
+    return _SAME.get(canonical, canonical)
+
+
+def compare_to_range(value: float, comparator: str | None, rng: Range) -> str:
+    """H / L / N of a value (possibly censored: "<0,5", ">90") against a reference range.
+    A censored value is only outside when every value it stands for is outside."""
+    lo_v, hi_v = value, value  # the interval of true values the printed result allows
+    if comparator in ("<", "<="):
+        lo_v = float("-inf")
+    elif comparator in (">", ">="):
+        hi_v = float("inf")
+    if rng.high is not None and (lo_v > rng.high or (lo_v == rng.high and not rng.high_inclusive and comparator is None)):
+        return "H"
+    if rng.low is not None and (hi_v < rng.low or (hi_v == rng.low and not rng.low_inclusive and comparator is None)):
+        return "L"
+    return "N"
+
+
 def _interpretation(
-    raw: RawResult, value: float | None, rng: Range | None, value_text: str | None, ctx: MappingContext
+    raw: RawResult, value: float | None, rng: Range | None, value_text: str | None, ctx: MappingContext,
+    comparator: str | None = None,
 ) -> tuple[str | None, float]:
     """(v3-ObservationInterpretation code, confidence of the flag field)."""
     printed = parse_flag(raw.flag.text) if raw.flag else None
@@ -271,17 +294,12 @@ def _interpretation(
         direction = printed[1]
     computed = None
     if value is not None and rng is not None:
-        if rng.high is not None and (value > rng.high or (value == rng.high and not rng.high_inclusive)):
-            computed = "H"
-        elif rng.low is not None and (value < rng.low or (value == rng.low and not rng.low_inclusive)):
-            computed = "L"
-        else:
-            computed = "N"
+        computed = compare_to_range(value, comparator, rng)
     if value is None and value_text is not None and raw.range is not None:
         ref = _qualitative(raw.range.text)
         mine = _qualitative(value_text)
         if ref and mine:
-            computed = "N" if ref[0] == mine[0] else "A"
+            computed = "N" if _same_meaning(ref[0]) == _same_meaning(mine[0]) else "A"
     reading = raw.flag.confidence if raw.flag else 1.0
     if direction in ("H", "L", "HH", "LL"):
         agree = computed is None or computed == direction[0] or computed == "A"
