@@ -33,7 +33,15 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from extractors.preprocess import detect_orientation, preprocess, rotate_right_angle, to_array, with_fast_format
+from extractors.preprocess import (
+    Orientation,
+    detect_orientation,
+    lines_look_vertical,
+    preprocess,
+    rotate_right_angle,
+    to_array,
+    with_fast_format,
+)
 from extractors.render import DEFAULT_DPI, render_page
 from models import BBox, Page, Word, WordSource
 
@@ -400,6 +408,17 @@ class OcrResult:
     skew_deg: float = 0.0
 
 
+def retry_turns(osd: Orientation | None, lines_vertical: bool) -> tuple[int, ...]:
+    """Extra clockwise turns to try on a page whose OCR confidence came out low.
+
+    Trust OSD when it answers; when it cannot (few characters), try the plausible turns
+    and let the OCR confidence decide.
+    """
+    if osd is not None:
+        return (osd.rotate,) if osd.rotate else ()
+    return (90, 270) if lines_vertical else (180,)
+
+
 def _upright_size(width_pt: float, height_pt: float, rotation: int) -> tuple[float, float]:
     return (height_pt, width_pt) if rotation % 180 == 90 else (width_pt, height_pt)
 
@@ -443,21 +462,22 @@ def ocr_pdf_page_detailed(
 
     if page.quality < LOW_CONFIDENCE:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
-        guess = detect_orientation(image, rendered.dpi)
-        if guess is not None and guess.rotate != 0:
-            fixed = Image.fromarray(rotate_right_angle(to_array(image), guess.rotate))
-            retry = run(fixed, (rotation + guess.rotate) % 360, use_lang)
+        gray = to_array(image)
+        for turn in retry_turns(detect_orientation(image, rendered.dpi), lines_look_vertical(gray)):
+            retry = run(Image.fromarray(rotate_right_angle(gray, turn)), (rotation + turn) % 360, use_lang)
             if retry.quality > page.quality:
                 page = retry
         timings["orientation-retry"] = time.perf_counter() - t
     return OcrResult(page=page, timings=timings, lang=use_lang, skew_deg=pre.skew_deg)
 
 
-def ocr_pdf_page(pdf_path: Path, page_index: int, lang: str | None = None, route_reason: str = "ocr") -> Page:
+def ocr_pdf_page(
+    pdf_path: Path, page_index: int, lang: str | None = None, *, dpi: float = DEFAULT_DPI, route_reason: str = "ocr"
+) -> Page:
     """Render page ``page_index`` (0-based) of ``pdf_path``, clean it up and OCR it.
 
     ``lang`` = tesseract language(s), e.g. ``"fra"``, ``"deu"``, ``"fra+deu"``; ``None``
     OCRs with :data:`DEFAULT_LANG`, reads the language from the words and re-OCRs with
     the detected model when it differs (detect once per document and pass it on).
     """
-    return ocr_pdf_page_detailed(pdf_path, page_index, lang, route_reason=route_reason).page
+    return ocr_pdf_page_detailed(pdf_path, page_index, lang, dpi=dpi, route_reason=route_reason).page

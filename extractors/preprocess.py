@@ -244,8 +244,8 @@ def preprocess(
     """Upright, deskewed, evenly lit page image.
 
     ``rotation``: clockwise right-angle rotation to apply; ``None`` = detect (OSD is only
-    asked when the text lines look vertical; 180° is caught later by the OCR confidence
-    check in :mod:`extractors.ocr`).
+    asked when the text lines look vertical; 180° pages, and pages OSD cannot read, are
+    caught later by the OCR confidence check in :func:`extractors.ocr.ocr_pdf_page`).
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -258,7 +258,7 @@ def preprocess(
         rotation = 0
         if lines_look_vertical(gray):
             guess = detect_orientation(image, dpi)
-            rotation = guess.rotate if guess is not None else 90
+            rotation = guess.rotate if guess is not None else 0  # OCR confidence decides later
     gray = rotate_right_angle(gray, rotation)
     timings["orientation"] = time.perf_counter() - t
 

@@ -31,6 +31,7 @@ from extractors.values import Range, parse_flag, parse_number, parse_range
 AUTO_ACCEPT = 0.90
 
 _SPECIMEN = {"Bld": "blood", "Ser/Plas": "serum", "Ser": "serum", "Plas": "plasma", "Urine": "urine", "BldV": "blood", "BldA": "blood", "PPP": "plasma"}
+_DIMENSIONLESS = {"1", "{ratio}", "[pH]", "{INR}", "{SG}", ""}
 _KIND_BY_PROPERTY = {"CCnc": "enzyme", "CAct": "enzyme", "ACnc": "hormone"}
 _LABEL_UNIT = re.compile(r"^(?P<label>.*?)\s*[\[(](?P<unit>[^\])]{1,14})[\])]\s*$")
 
@@ -109,10 +110,15 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     code_conf = 0.15
     if match is not None:
         code_conf = match.score
+        unitless_code = not match.accepted_units or bool(set(match.accepted_units) & _DIMENSIONLESS)
+        if unit is None and unitless_code and getattr(match, "method", "") == "exact":
+            # an exact label of a unitless test (pH, INR, density, strip fields) printed
+            # without a unit is exactly what is expected: no "missing unit" doubt
+            code_conf = max(code_conf, 0.98)
         if unit is not None and match.accepted_units and unit.ucum not in match.accepted_units:
             code_conf *= 0.6
             notes.append("unit-does-not-fit-code")
-        elif unit is None and match.accepted_units and not set(match.accepted_units) <= {"1", "{ratio}", ""}:
+        elif unit is None and not unitless_code:
             if value is not None:
                 code_conf *= 0.85
     else:
@@ -120,8 +126,8 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
     value_conf = raw.value.confidence * value_parse * _plausibility(value, rng, raw.value.confidence)
     if unit_text is None:
-        unitless_ok = match is not None and (not match.accepted_units or set(match.accepted_units) & {"1", "{ratio}", ""})
-        unit_conf = 0.95 if (unitless_ok or value is None) else 0.55
+        unitless_ok = match is not None and (not match.accepted_units or bool(set(match.accepted_units) & _DIMENSIONLESS))
+        unit_conf = 1.0 if (unitless_ok or value is None) else 0.55
     elif unit is None:
         unit_conf = 0.3
         notes.append("unit-unknown")

@@ -17,13 +17,17 @@ from PIL import Image, ImageDraw, ImageFont
 from extractors.ocr import (
     choose_language,
     detect_ocr_language,
+    erase_rulings,
     find_rulings,
     language_scores,
     ocr_page,
     ocr_pdf_page,
+    ocr_pdf_page_detailed,
+    retry_turns,
     words_from_tesseract,
 )
 from extractors.preprocess import (
+    Orientation,
     detect_orientation,
     estimate_skew,
     flatten_illumination,
@@ -124,6 +128,21 @@ def test_text_only_image_has_no_rulings() -> None:
     assert find_rulings(to_array(img), DPI / 72).horizontal_y == ()
 
 
+def test_broken_rule_erased_but_hyphens_kept() -> None:
+    scale = DPI / 72
+    img = np.full((300, 1400), 255, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(img, "12,0 - 16,0", (40, 100), font, 1.0, 0, 2)
+    cv2.putText(img, "3,5 - 5,1", (700, 100), font, 1.0, 0, 2)
+    for x in range(30, 1350, 37):  # a rule the fax broke into 2-px-high dashes
+        img[140:142, x : x + 9] = 0
+    rulings = find_rulings(img, scale)
+    assert len(rulings.horizontal_y) == 1 and abs(rulings.horizontal_y[0] - 141 / scale) < 1.5
+    cleaned = erase_rulings(img, rulings)
+    assert (cleaned[135:147] == 255).all()  # dashes gone
+    assert np.array_equal(cleaned[60:110], img[60:110])  # text and its hyphens untouched
+
+
 def _fake_tesseract() -> dict[str, list[object]]:
     rows = [
         # level, block, par, line, word, left, top, width, height, conf, text
@@ -180,7 +199,7 @@ def test_detect_language_on_german_image(tmp_path: Path) -> None:
     assert detect_ocr_language(r.image, dpi=200) == "deu"
 
 
-@pytest.mark.parametrize("rotate_cw", [90, 180])
+@pytest.mark.parametrize("rotate_cw", [270])  # 180 is covered end to end below
 def test_osd_finds_rotation(top_image: tuple[Image.Image, float], rotate_cw: int) -> None:
     image, _ = top_image
     turned = image.rotate(-rotate_cw, expand=True)  # PIL rotates counter-clockwise
@@ -253,8 +272,8 @@ def test_ocr_pdf_page_end_to_end_on_skewed_scan(tmp_path: Path) -> None:
     drawn = draw_report(tmp_path / "d.pdf", "fr", seed=9)
     scanned = tmp_path / "s.pdf"
     scan_pdf(drawn.path, scanned, "skewed", seed=3)
-    page = ocr_pdf_page(scanned, 0, "fra")
-    assert page.source is WordSource.OCR and page.number == 1
+    page = ocr_pdf_page_detailed(scanned, 0, "fra", dpi=200).page
+    assert page.source is WordSource.OCR and page.number == 1 and page.rotation == 0
     got = Counter(w.text for w in page.words if NUM.match(w.text))
     want = Counter(drawn.values)
     assert sum((got & want).values()) >= 0.8 * sum(want.values())
@@ -268,3 +287,32 @@ def test_ocr_pdf_page_end_to_end_on_skewed_scan(tmp_path: Path) -> None:
             pairs += 1
             assert min(abs(a.bbox.ymid - b.bbox.ymid) for a in lw for b in vw) < 3.0
     assert pairs >= 8
+
+
+def test_retry_turns_trust_osd_else_try_plausible_turns() -> None:
+    assert retry_turns(Orientation(rotate=180, confidence=6.0), lines_vertical=False) == (180,)
+    assert retry_turns(Orientation(rotate=0, confidence=6.0), lines_vertical=True) == ()
+    assert retry_turns(None, lines_vertical=True) == (90, 270)
+    assert retry_turns(None, lines_vertical=False) == (180,)
+
+
+def test_upside_down_scan_is_turned_and_read(tmp_path: Path) -> None:
+    from seeds.scan import scan_pdf
+
+    drawn = draw_report(tmp_path / "d.pdf", "fr", seed=8)
+    scanned = tmp_path / "s.pdf"
+    scan_pdf(drawn.path, scanned, "rotated180", seed=1)
+    result = ocr_pdf_page_detailed(scanned, 0, "fra", dpi=200)
+    assert result.page.rotation == 180
+    assert result.page.quality > 0.7
+    got = Counter(w.text for w in result.page.words if NUM.match(w.text))
+    assert sum((got & Counter(drawn.values)).values()) >= 0.8 * len(drawn.values)
+
+
+def test_unknown_language_is_detected_and_german_model_used(tmp_path: Path) -> None:
+    pdf = draw_report(tmp_path / "de.pdf", "de", seed=3).path
+    page = ocr_pdf_page(pdf, 0, None, dpi=150, route_reason="no-text-layer")
+    texts = {w.text for w in page.words}
+    assert page.route_reason == "no-text-layer"
+    assert {"Ergebnis", "Einheit", "Referenzbereich"} <= texts
+    assert "Hämoglobin" in texts  # umlauts: read with the German model
