@@ -56,6 +56,7 @@ def split_cells(line: Line, gap_em: float = 0.9) -> list[tuple[Word, ...]]:
 
 
 _DIGITS = re.compile(r"\d")
+_DECIMAL = re.compile(r"^[<>]?\d+[.,]\d{1,3}$")
 
 
 def _furniture_key(line: Line) -> str:
@@ -80,7 +81,9 @@ def furniture_lines(pages: Sequence[Sequence[Line]], page_heights: Sequence[floa
         page_keys = set()
         for ln in lines:
             band = ln.bbox.top < 0.25 * height or ln.bbox.bottom > 0.88 * height
-            if not band:
+            if not band or any(_DECIMAL.match(w.text) for w in ln.words):
+                # a decimal number as its own word is a result value, not page furniture
+                # (page headers carry dates, page numbers and identifiers)
                 row.append(None)
                 continue
             key = (_furniture_key(ln), round(ln.bbox.top / 6))

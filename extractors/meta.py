@@ -465,8 +465,10 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | N
             else:
                 cells.append([w])
         for cell in cells:
-            text = " ".join(w.text for w in cell)
-            toks, _ = _clean_name_tokens(text.split())
+            kept = _cut_birth_name(" ".join(w.text for w in cell).split())
+            cell = cell[: len(kept)] if len(kept) <= len(cell) else cell
+            toks, _ = _clean_name_tokens(kept)
+            text = " ".join(toks)
             if not 2 <= len(toks) <= 5 or len(text) > 48:
                 continue
             if not all(_NAME_TOKEN.match(t) for t in toks):
@@ -475,6 +477,8 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | N
                 continue
             if any(p.search(text) for p in lex.meta.values()) or lex.laboratory.search(text):
                 continue
+            if any(p.match(text) or any(p.match(t) for t in toks) for p in lex.header.values()):
+                continue  # a table header ("Valeurs de référence") is not a name
             score = 3.0 - abs(anchor - li) * 0.5
             if any(_is_upper_name(t) for t in toks) or "," in text:
                 score += 1.5
@@ -483,7 +487,7 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | N
             if all(w.bold for w in cell):
                 score += 0.5
             if best is None or score > best[0]:
-                best = (score, Value(text, tuple(cell)))
+                best = (score, Value(" ".join(kept), tuple(cell)))
     return best[1] if best and best[0] > 1.0 else None
 
 

@@ -91,9 +91,16 @@ def lines_look_vertical(gray: np.ndarray) -> bool:
     mask = ink_mask(small).astype(np.uint8)
     if mask.sum() < 50:
         return False
+    # table rules and page edges are long straight runs in either orientation; letters at
+    # this scale are a few pixels: drop the runs so only text shapes the profiles
+    run = max(15, small.shape[1] // 15)
+    rules = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)) | cv2.morphologyEx(
+        mask, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8)
+    )
+    mask = mask & (1 - rules)
     rows = _profile_score(cv2.dilate(mask, np.ones((1, 9), np.uint8)) > 0, axis=1)
     cols = _profile_score(cv2.dilate(mask, np.ones((9, 1), np.uint8)) > 0, axis=0)
-    return cols > 1.5 * rows
+    return cols > 2.0 * rows
 
 
 def with_fast_format(image: Image.Image) -> Image.Image:
@@ -253,22 +260,22 @@ def preprocess(
     bilevel = is_bilevel(gray)
     timings["analyse"] = time.perf_counter() - t
 
+    flattened = False
+    t = time.perf_counter()
+    if not bilevel:
+        gray, flattened = flatten_illumination(gray)  # also whitens dark photo margins
+        gray = stretch_contrast(gray)
+    gray = remove_specks(gray, dpi)
+    timings["clean"] = time.perf_counter() - t
+
     t = time.perf_counter()
     if rotation is None:
         rotation = 0
         if lines_look_vertical(gray):
-            guess = detect_orientation(image, dpi)
+            guess = detect_orientation(Image.fromarray(gray), dpi)
             rotation = guess.rotate if guess is not None else 0  # OCR confidence decides later
     gray = rotate_right_angle(gray, rotation)
     timings["orientation"] = time.perf_counter() - t
-
-    flattened = False
-    t = time.perf_counter()
-    if not bilevel:
-        gray, flattened = flatten_illumination(gray)
-        gray = stretch_contrast(gray)
-    gray = remove_specks(gray, dpi)
-    timings["clean"] = time.perf_counter() - t
 
     t = time.perf_counter()
     skew = estimate_skew(gray) if deskew else 0.0

@@ -100,9 +100,20 @@ def words_from_line_chars(line: Sequence[dict[str, Any]], page_number: int) -> l
     return words
 
 
+def _horizontal(c: dict[str, Any]) -> bool:
+    """pdfminer calls any glyph with b*c <= 0 'upright', diagonal watermarks included;
+    body text has no shear or rotation in its matrix."""
+    m = c.get("matrix")
+    if not m:
+        return True
+    a, b, cc, d = m[0], m[1], m[2], m[3]
+    scale = max(abs(a), abs(d), 1e-9)
+    return abs(b) / scale < 0.05 and abs(cc) / scale < 0.05
+
+
 def page_words(chars: Iterable[dict[str, Any]], page_number: int) -> tuple[Word, ...]:
     """All words of a page from pdfplumber ``page.chars`` (upright glyphs only)."""
-    upright = [c for c in chars if c.get("upright", True)]
+    upright = [c for c in chars if c.get("upright", True) and _horizontal(c)]
     out: list[Word] = []
     for line in group_chars_into_lines(upright):
         out.extend(words_from_line_chars(line, page_number))

@@ -45,6 +45,10 @@ def run(
             bar.update(task, completed=done, total=total)
 
         if prefect:
+            # local, unattended: no telemetry (nothing leaves the machine), patient start-up
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+            os.environ.setdefault("DO_NOT_TRACK", "1")
+            os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
             os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
             os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
             from flows.prefect_flows import convert_folder, set_progress

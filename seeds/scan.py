@@ -181,14 +181,19 @@ def scanned_truth(truth: dict[str, object], new_stem: str, profile: str) -> dict
     return out
 
 
-def scan_directory(src: Path, out: Path, seed: int, profiles: Sequence[str] = tuple(PROFILES)) -> list[Path]:
-    """Scan every ``<stem>.pdf`` with a ``<stem>.truth.json`` in ``src`` with each profile."""
+def scan_dir(src: Path, out: Path, seed: int = 0, profiles: Sequence[str] = tuple(PROFILES)) -> list[Path]:
+    """Scan every ``<stem>.pdf`` with a ``<stem>.truth.json`` in ``src`` with each profile.
+
+    Documents already marked ``"scanned": true`` are skipped, so ``out`` may be ``src``.
+    """
     written: list[Path] = []
     for pdf in sorted(src.glob("*.pdf")):
         truth_path = pdf.with_name(pdf.stem + ".truth.json")
         if not truth_path.is_file():
             continue
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        if truth.get("scanned"):
+            continue
         for profile in profiles:
             new_stem = f"{pdf.stem}-scan-{profile}"
             dst = out / f"{new_stem}.pdf"
@@ -200,6 +205,9 @@ def scan_directory(src: Path, out: Path, seed: int, profiles: Sequence[str] = tu
     return written
 
 
+scan_directory = scan_dir  # descriptive alias
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Make scanned-looking image-only copies of seed PDFs.")
     parser.add_argument("--src", type=Path, required=True, help="directory with <stem>.pdf + <stem>.truth.json")
@@ -207,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="append", choices=sorted(PROFILES), help="repeatable; default: all")
     args = parser.parse_args(argv)
-    written = scan_directory(args.src, args.out, args.seed, args.profile or tuple(PROFILES))
+    written = scan_dir(args.src, args.out, args.seed, args.profile or tuple(PROFILES))
     print(f"wrote {len(written)} scanned PDFs to {args.out}")
     return 0
 

@@ -238,3 +238,10 @@ def simple_report(
     for row in rows:
         b.cells(xs, list(row))
     return b
+
+
+def good_report(path: Path, n: int = 0, *, family: str = "SCHMIT", given: str = "Anne", value: str = "13,2") -> Path:
+    """A valid one-page report with three results; ``n`` varies the bytes (dates, values)."""
+    patient = (f"Patient : {family} {given}", "Né(e) le : 14/03/1962        Sexe : F", f"Prélèvement le : {10 + n % 18:02d}/03/2024 à 08:15")
+    rows = [("Hémoglobine", value, "g/dl", "12,0 - 16,0"), ("Sodium", str(136 + n % 9), "mmol/l", "136 - 145"), ("Potassium", f"4,{n % 10}", "mmol/l", "3,5 - 5,1")]
+    return simple_report(rows, patient=patient).save(path)

@@ -177,6 +177,38 @@ def test_tall_line_box_does_not_stretch_words() -> None:
     assert words[0].bbox.height == pytest.approx(22.0)
 
 
+_KEYS = ["level", "page_num", "block_num", "par_num", "line_num", "word_num", "left", "top", "width", "height", "conf", "text"]
+word_row = st.tuples(
+    st.integers(1, 3),  # line number
+    st.integers(0, 900), st.integers(0, 1200), st.integers(1, 200), st.integers(1, 80),
+    st.sampled_from([-1.0, 0.0, 35.5, 96.0]),
+    st.sampled_from(["", " ", "|", "12,5", "mg/dl", "Hémoglobine", "-"]),
+)
+
+
+@given(st.lists(word_row, max_size=25), st.floats(0.5, 5.0))
+@settings(max_examples=80, deadline=None)
+def test_tesseract_words_have_valid_boxes_inside_the_page(rows: list[tuple[int, int, int, int, int, float, str]], scale: float) -> None:
+    data: dict[str, list[object]] = {k: [] for k in _KEYS}
+    for line in (1, 2, 3):  # line boxes enclosing their words, as tesseract reports them
+        members = [r for r in rows if r[0] == line]
+        if members:
+            left, top = min(r[1] for r in members), min(r[2] for r in members)
+            right, bottom = max(r[1] + r[3] for r in members), max(r[2] + r[4] for r in members)
+            for k, v in zip(_KEYS, (4, 1, 1, 1, line, 0, left, top, right - left, bottom - top, -1, "")):
+                data[k].append(v)
+    for line, left, top, width, height, conf, text in rows:
+        for k, v in zip(_KEYS, (5, 1, 1, 1, line, 1, left, top, width, height, conf, text)):
+            data[k].append(v)
+    words = words_from_tesseract(data, 1, scale, scale)
+    kept = [r for r in rows if r[6].strip() and r[5] >= 0 and r[6] != "|"]
+    assert len(words) == len(kept)
+    for w in words:
+        assert w.bbox.x0 <= w.bbox.x1 and w.bbox.top <= w.bbox.bottom
+        assert 0 <= w.bbox.x0 and w.bbox.x1 <= 1100 / scale + 0.01 and w.bbox.bottom <= 1280 / scale + 0.01
+        assert 0.0 <= w.confidence <= 1.0 and w.source is WordSource.OCR
+
+
 def test_language_choice_from_cue_words() -> None:
     fr = "Les résultats des examens de biologie sont validés par le biologiste".split()
     de = "Die Ergebnisse der Untersuchung wurden vom Laborarzt freigegeben und".split()
@@ -302,7 +334,7 @@ def test_upside_down_scan_is_turned_and_read(tmp_path: Path) -> None:
     drawn = draw_report(tmp_path / "d.pdf", "fr", seed=8)
     scanned = tmp_path / "s.pdf"
     scan_pdf(drawn.path, scanned, "rotated180", seed=1)
-    result = ocr_pdf_page_detailed(scanned, 0, "fra", dpi=200)
+    result = ocr_pdf_page_detailed(scanned, 0, "fra", dpi=150)
     assert result.page.rotation == 180
     assert result.page.quality > 0.7
     got = Counter(w.text for w in result.page.words if NUM.match(w.text))

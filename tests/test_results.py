@@ -68,7 +68,7 @@ def test_provenance_boxes_cover_the_printed_value(parsed: Parsed) -> None:
 )
 def test_header_roles_in_each_language(parsed: Parsed, head: Sequence[str], language_rows: list[tuple[str, ...]]) -> None:
     # a value column far to the right of the label: the header decides, not token shapes
-    xs = (40.0, 250.0, 330.0, 420.0)
+    xs = (40.0, 200.0, 300.0, 390.0)
     rep = parsed(simple_report(language_rows + [("Index de risque", "0,7", None, None)], head=head, xs=xs))
     label, *rest = language_rows[0]
     assert fields(row(rep, label)) == (*rest, None)

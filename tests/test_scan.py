@@ -14,7 +14,7 @@ from extractors.preprocess import estimate_skew, to_array
 from extractors.routing import route_pdfplumber_page
 from models import WordSource
 from ocr_fixtures import draw_report
-from seeds.scan import PROFILES, main, scan_pdf
+from seeds.scan import PROFILES, main, scan_dir, scan_pdf
 
 MAX_BYTES_PER_PAGE = 700_000
 
@@ -107,3 +107,14 @@ def test_cli_writes_scans_and_truth(digital: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"{digital.stem}-scan-{p}{ext}" for p in ("fax", "clean300") for ext in (".pdf", ".truth.json")
     )
+
+
+def test_scan_dir_in_place_skips_scanned_copies(digital: Path, tmp_path: Path) -> None:
+    src = tmp_path / "seeds"
+    src.mkdir()
+    (src / digital.name).write_bytes(digital.read_bytes())
+    truth = {"document": digital.stem, "layout": "x", "scanned": False}
+    (src / f"{digital.stem}.truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    first = scan_dir(src, src, seed=1, profiles=("fax",))
+    again = scan_dir(src, src, seed=1, profiles=("fax",))
+    assert [p.name for p in first] == [p.name for p in again] == [f"{digital.stem}-scan-fax.pdf"]

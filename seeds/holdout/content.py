@@ -283,7 +283,7 @@ def _draw_value(rng: random.Random, low: float | None, high: float | None) -> fl
     if low is not None and high is not None:
         width = high - low
         if roll < 0.15:
-            return max(low * 0.3, low - width * rng.uniform(0.05, 0.6))
+            return max(low * 0.7, low - width * rng.uniform(0.05, 0.6))
         if roll < 0.30:
             return high + width * rng.uniform(0.05, 0.8)
         return rng.uniform(low, high)
@@ -292,6 +292,16 @@ def _draw_value(rng: random.Random, low: float | None, high: float | None) -> fl
     if low is not None:
         return rng.uniform(low * 0.4, low * 0.97) if roll < 0.25 else rng.uniform(low * 1.02, low * 1.7)
     return rng.uniform(1, 10)
+
+
+def _off_open_bound(value: float, low: float | None, high: float | None, dec: int) -> float:
+    """Keep a value off a one-sided bound ("> 1,2" with 1,2 is ambiguous): step one digit inwards."""
+    step = 10.0 ** -dec
+    if high is None and low is not None and value == low:
+        return round(value + step, dec)
+    if low is None and high is not None and value == high:
+        return round(value - step, dec)
+    return value
 
 
 def _ranges_for(row: CatalogRow, sex: Sex) -> tuple[float | None, float | None]:
@@ -324,13 +334,14 @@ def _num_result(rng: random.Random, row: CatalogRow, label: str, opts: Options, 
     elif row.key == "crp" and rng.random() < 0.3:
         value, comparator = rng.choice((0.6, 1.0, 3.0)), "<"
     else:
-        value = round(_draw_value(rng, low, high), row.dec)
+        value = _off_open_bound(round(_draw_value(rng, low, high), row.dec), low, high, row.dec)
     shown = fmt_number(value, row.dec, lang, thousands)
     if comparator:
         shown = f"{comparator}{' ' if rng.random() < 0.5 else ''}{shown}"
     unit_printed = rng.choice(row.printed) if row.printed else None
+    base = value if comparator is None else _draw_value(rng, low, high)
     history = tuple(
-        fmt_number(round(_draw_value(rng, low, high), row.dec), row.dec, lang, thousands)
+        fmt_number(round(base * rng.uniform(0.8, 1.2), row.dec), row.dec, lang, thousands)
         if rng.random() > 0.12 else "" for _ in range(opts.history)
     )
     return Result(

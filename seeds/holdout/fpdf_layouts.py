@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timezone
 from pathlib import Path
 
+import fpdf
 from fpdf import FPDF
 
 from seeds.holdout.content import Comment, Report, Result
@@ -33,6 +34,7 @@ class ReportPDF(FPDF):
         self.footer_text = footer
         self.page_label = page_label
         self.set_creation_date(FIXED_DATE)
+        self.set_producer(f"PyFPDF/fpdf{fpdf.FPDF_VERSION}")
         self.set_auto_page_break(auto=True, margin=22)
         self.set_margins(16, 14, 16)
 
@@ -52,7 +54,7 @@ class ReportPDF(FPDF):
         self.set_text_color(90, 90, 90)
         self.cell(0, 4, self.footer_text, align="L")
         self.set_x(self.l_margin)
-        self.cell(0, 4, self.page_label.format(page=self.page_no()), align="R")
+        self.cell(0, 4, self.page_label.format(page=self.page_no(), nb="{nb}"), align="R")
         self.set_text_color(0, 0, 0)
 
 
@@ -88,8 +90,8 @@ def leaders_pdf(report: Report, rng: random.Random, out: Path) -> None:
         pdf.set_font("body", "B" if text.startswith(civ) else "", size)
         pdf.cell(80, 5, text, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
-    value_right = 128.0  # right edge of the value
-    unit_x, range_x, flag_x = 131.0, 154.0, 147.0
+    value_right = 120.0  # right edge of the value
+    flag_x, unit_x, range_x = 122.0, 128.0, 160.0
     for section in report.sections:
         if pdf.get_y() > pdf.h - 45:
             pdf.add_page()

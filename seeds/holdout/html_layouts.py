@@ -271,6 +271,7 @@ def twocol_html(report: Report, rng: random.Random) -> str:
 .sec {{ font-weight: bold; border-bottom: 0.8pt solid #000; margin-top: 3mm; padding-bottom: 1pt; }}
 .t {{ width: 100%; }}
 .t td {{ padding: 1pt 2pt; vertical-align: top; }}
+.t td.l {{ white-space: nowrap; }}
 .t td.v {{ text-align: right; white-space: nowrap; }}
 .t td.n {{ color: #444; white-space: nowrap; font-size: {size - 0.5}pt; }}
 .t tr.abn td.v {{ font-weight: bold; }}
@@ -287,7 +288,7 @@ def twocol_html(report: Report, rng: random.Random) -> str:
             label = row.label
             shown = row.shown + (f" {row.unit_printed}" if row.unit_printed else "")
             cls = ' class="abn"' if row.flag else ""
-            rows.append(f"<tr{cls}><td>{e(label)}</td><td class=\"v\">{e(shown)}</td>"
+            rows.append(f"<tr{cls}><td class=\"l\">{e(label)}</td><td class=\"v\">{e(shown)}</td>"
                         f"<td class=\"n\">{e(row.range_text)}</td></tr>")
         return f'<div class="sec">{e(s.title.upper())}</div><table class="t">{"".join(rows)}</table>'
 

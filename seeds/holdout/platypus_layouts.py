@@ -114,7 +114,7 @@ def cumulative_pdf(report: Report, rng: random.Random, out: Path) -> None:
             zebra.append(len(data))
             data.append([row.label, *row.history, _cumul_value(row), row.unit_printed or "", row.range_text])
     style += [("BACKGROUND", (0, i), (-1, i), colors.HexColor("#f4f4f4")) for i in zebra[1::2]]
-    widths = [52 * mm] + [19 * mm] * (current) + [24 * mm, 32 * mm]
+    widths = [50 * mm] + [17 * mm] * current + [24 * mm, 30 * mm]
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle(style))
     story += [table, Spacer(1, 4 * mm),

@@ -1,0 +1,254 @@
+"""RawResult -> MappedResult: codes, units, interpretation and confidence (one test per rule).
+
+Expected LOINC codes and UCUM units are facts of those terminologies, not of our tables:
+e.g. 2345-7 is glucose by mass in serum/plasma, 14749-6 by substance concentration.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mappers.results import AUTO_ACCEPT, MappingContext, label_variants, map_result, map_results
+from models import BBox, MappedResult, PatientInfo, Printed, RawResult, ReportMeta, WordSource
+
+FR = MappingContext(decimal_comma=True, sex="female", language="fr")
+DE = MappingContext(decimal_comma=True, sex="female", language="de")
+EN = MappingContext(decimal_comma=False, sex="female", language="en")
+
+
+def printed(text: str, *, bold: bool = False, confidence: float = 1.0, ocr: bool = False) -> Printed:
+    return Printed(
+        text=text, page=1, bbox=BBox(x0=40, top=100, x1=90, bottom=110), bold=bold, confidence=confidence,
+        source=WordSource.OCR if ocr else WordSource.TEXT,
+    )
+
+
+def raw(
+    label: str,
+    value: str,
+    unit: str | None = None,
+    rng: str | None = None,
+    flag: str | None = None,
+    *,
+    section: str | None = None,
+    bold: bool = False,
+    confidence: float = 1.0,
+) -> RawResult:
+    return RawResult(
+        index=0, section=section, label=printed(label), value=printed(value, bold=bold, confidence=confidence, ocr=confidence < 1.0),
+        unit=printed(unit) if unit else None, range=printed(rng) if rng else None, flag=printed(flag) if flag else None,
+    )
+
+
+def m(label: str, value: str, unit: str | None = None, rng: str | None = None, flag: str | None = None, ctx: MappingContext = FR, **kw: object) -> MappedResult:
+    return map_result(raw(label, value, unit, rng, flag, **kw), ctx)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ codes chosen by unit
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "unit", "ctx", "loinc", "ucum"),
+    [
+        ("Glucose", "98", "mg/dl", FR, "2345-7", "mg/dL"),
+        ("Glucose", "5,4", "mmol/l", FR, "14749-6", "mmol/L"),
+        ("Glukose", "0,98", "g/l", DE, "2345-7", "g/L"),
+        ("Glucose", "5.4", "mmol/L", EN, "14749-6", "mmol/L"),
+    ],
+)
+def test_loinc_chosen_by_the_unit_property(label: str, value: str, unit: str, ctx: MappingContext, loinc: str, ucum: str) -> None:
+    r = m(label, value, unit, ctx=ctx)
+    assert (r.loinc, r.unit_ucum) == (loinc, ucum)
+
+
+def test_enzyme_and_hormone_international_units() -> None:
+    alt = m("ALAT", "32", "UI/L", "< 35")
+    tsh = m("TSH", "2,1", "mUI/L", "0,27 - 4,20")
+    assert (alt.loinc, alt.unit_ucum) == ("1742-6", "U/L")  # enzyme activity: UCUM U
+    assert (tsh.loinc, tsh.unit_ucum) == ("3016-3", "m[IU]/L")  # hormone: international units
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "section", "loinc"),
+    [
+        ("Glucose", "négatif", "Urinstatus (Teststreifen)", "25428-4"),
+        ("Protéines", "traces", "Bandelette urinaire", "20454-5"),
+        ("Nitrites", "positif", "Urines", "5802-4"),
+    ],
+)
+def test_qualitative_urine_strip_results_get_the_ordinal_urine_code(label: str, value: str, section: str, loinc: str) -> None:
+    r = m(label, value, section=section)
+    assert r.loinc == loinc
+    assert r.specimen == "urine"
+    assert r.value is None and r.value_text is not None
+
+
+def test_qualitative_value_of_a_blood_analyte_name_is_a_strip_field() -> None:
+    # no urine section printed; a qualitative "Glucose: négatif" is still a urine strip result
+    r = m("Glucose", "négatif")
+    assert r.loinc == "25428-4"
+
+
+def test_unmapped_label_kept_with_low_confidence() -> None:
+    r = m("Zorglub index", "4,2", "U/L", "1 - 5")
+    assert r.loinc is None
+    assert r.value == pytest.approx(4.2)
+    assert r.raw.label.text == "Zorglub index"
+    assert r.confidence < 0.5
+    assert r.review_status == "needs-review"
+    assert "unmapped-label" in r.notes
+
+
+# ------------------------------------------------------------------ interpretation
+
+
+@pytest.mark.parametrize(
+    ("value", "flag", "expected"),
+    [
+        ("5,9", "H", "H"),
+        ("2,9", "L", "L"),
+        ("7,9", "HH", "HH"),
+        ("1,9", "LL", "LL"),
+        ("5,9", "+", "H"),
+        ("2,9", "-", "L"),
+        ("5,9", "↑", "H"),
+        ("2,9", "↓", "L"),
+        ("5,9", "(H)", "H"),
+        ("5,9", "*", "H"),  # direction-less mark: the range says which way
+        ("2,9", "*", "L"),
+    ],
+)
+def test_interpretation_from_the_printed_flag(value: str, flag: str, expected: str) -> None:
+    assert m("Potassium", value, "mmol/l", "3,5 - 5,1", flag).interpretation == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("5,9", "H"), ("2,9", "L"), ("4,0", "N"), ("3,5", "N"), ("5,1", "N")])
+def test_interpretation_computed_from_the_range(value: str, expected: str) -> None:
+    r = m("Potassium", value, "mmol/l", "3,5 - 5,1")
+    assert r.interpretation == expected
+
+
+def test_open_range_bounds() -> None:
+    assert m("CRP", "12,0", "mg/l", "< 5,0").interpretation == "H"
+    assert m("CRP", "< 0,5", "mg/l", "< 5,0").interpretation == "N"
+    assert m("DFG", "45", "mL/min/1,73 m²", "> 60").interpretation == "L"
+
+
+def test_bold_value_outside_the_range_takes_the_range_direction() -> None:
+    assert m("Potassium", "5,9", "mmol/l", "3,5 - 5,1", bold=True).interpretation == "H"
+    assert m("Potassium", "2,9", "mmol/l", "3,5 - 5,1", bold=True).interpretation == "L"
+
+
+def test_bold_value_inside_the_range_is_abnormal_but_doubtful() -> None:
+    r = m("Potassium", "4,0", "mmol/l", "3,5 - 5,1", bold=True)
+    assert r.interpretation == "A"
+    plain = m("Potassium", "4,0", "mmol/l", "3,5 - 5,1")
+    assert r.confidence_fields["flag"] < plain.confidence_fields["flag"]
+    assert r.confidence < plain.confidence
+
+
+def test_flag_contradicting_the_range_lowers_flag_confidence() -> None:
+    agree = m("Potassium", "5,9", "mmol/l", "3,5 - 5,1", "H")
+    clash = m("Potassium", "4,0", "mmol/l", "3,5 - 5,1", "H")
+    assert clash.interpretation == "H"  # what was printed wins
+    assert clash.confidence_fields["flag"] < agree.confidence_fields["flag"]
+
+
+def test_qualitative_result_against_qualitative_reference() -> None:
+    assert m("Nitrites", "positif", rng="négatif", section="Urines").interpretation == "A"
+    assert m("Nitrites", "négatif", rng="négatif", section="Urines").interpretation == "N"
+
+
+def test_sex_specific_range_uses_the_patient_sex() -> None:
+    rng = "H: 13,0 - 17,0 / F: 12,0 - 16,0"
+    woman = map_result(raw("Hémoglobine", "12,5", "g/dl", rng), MappingContext(True, "female", "fr"))
+    man = map_result(raw("Hémoglobine", "12,5", "g/dl", rng), MappingContext(True, "male", "fr"))
+    assert (woman.ref_low, woman.ref_high, woman.interpretation) == (12.0, 16.0, "N")
+    assert (man.ref_low, man.ref_high, man.interpretation) == (13.0, 17.0, "L")
+
+
+# ------------------------------------------------------------------ values and confidence
+
+
+def test_value_keeps_decimals_and_comparator() -> None:
+    r = m("Créatinine", "0,80", "mg/dl", "0,50 - 0,90")
+    assert (r.value, r.value_decimals, r.comparator) == (0.8, 2, None)
+    c = m("CRP", "< 0,5", "mg/l", "< 5,0")
+    assert (c.value, c.comparator) == (0.5, "<")
+
+
+def test_clean_known_result_is_auto_accepted() -> None:
+    r = m("Hémoglobine", "13,2", "g/dl", "12,0 - 16,0")
+    assert r.loinc == "718-7"
+    assert r.confidence >= AUTO_ACCEPT
+    assert r.review_status == "auto-accepted"
+    assert r.notes == ()
+
+
+def test_confidence_lower_when_the_unit_does_not_fit_the_code() -> None:
+    good = m("Hémoglobine", "13,2", "g/dl", "12,0 - 16,0")
+    odd = m("Hémoglobine", "13,2", "fl", "12,0 - 16,0")
+    assert odd.confidence < good.confidence
+    assert odd.confidence_fields["code"] < good.confidence_fields["code"]
+    assert "unit-does-not-fit-code" in odd.notes
+    assert odd.review_status == "needs-review"
+
+
+def test_unknown_unit_lowers_unit_confidence() -> None:
+    r = m("Hémoglobine", "13,2", "blorps", "12,0 - 16,0")
+    assert r.confidence_fields["unit"] < 0.5
+    assert r.review_status == "needs-review"
+
+
+def test_low_ocr_reading_confidence_needs_review() -> None:
+    r = m("Hémoglobine", "13,2", "g/dl", "12,0 - 16,0", confidence=0.55)
+    assert r.confidence_fields["value"] <= 0.55
+    assert r.review_status == "needs-review"
+
+
+def test_implausible_value_against_its_range_is_doubted() -> None:
+    # 132 g/dl for hemoglobin: a lost decimal separator more likely than a real result
+    ok = m("Hémoglobine", "13,2", "g/dl", "12,0 - 16,0")
+    far = m("Hémoglobine", "1320", "g/dl", "12,0 - 16,0")
+    assert far.confidence_fields["value"] < ok.confidence_fields["value"]
+
+
+def test_unit_printed_in_the_label() -> None:
+    r = m("Hémoglobine (g/dl)", "13,2", None, "12,0 - 16,0")
+    assert (r.loinc, r.unit_ucum) == ("718-7", "g/dL")
+    assert "unit-from-label" in r.notes
+
+
+# ------------------------------------------------------------------ label variants
+
+
+@pytest.mark.parametrize(
+    ("label", "loinc"),
+    [
+        ("CCMH / MCHC", "786-4"),
+        ("MCHC / CCMH", "786-4"),
+        ("V.G.M.", "787-2"),
+        ("VGM", "787-2"),
+        ("Ery-Verteilungsbreite (RDW)", "788-0"),
+        ("(RDW)", "788-0"),
+    ],
+)
+def test_label_variants_map(label: str, loinc: str) -> None:
+    unit = {"786-4": "g/dl", "787-2": "fl", "788-0": "%"}[loinc]
+    assert m(label, "33,1", unit).loinc == loinc
+
+
+def test_label_variants_lists_each_form() -> None:
+    v = label_variants("Hémoglobine / Hämoglobin (Hb)")
+    assert {"Hémoglobine", "Hämoglobin", "Hb"} <= set(v)
+    assert "VGM" in label_variants("V.G.M.")
+    assert v[0] == "Hémoglobine / Hämoglobin (Hb)"  # as printed first
+
+
+def test_map_results_uses_the_patient_sex_and_keeps_order() -> None:
+    rows = [raw("Hémoglobine", "12,5", "g/dl", "H: 13,0 - 17,0 / F: 12,0 - 16,0"), raw("Sodium", "141", "mmol/l", "136 - 145")]
+    rows = [r.model_copy(update={"index": i}) for i, r in enumerate(rows)]
+    meta = ReportMeta(language="fr", patient=PatientInfo(sex="male"))
+    out = map_results(rows, meta, True)
+    assert [r.raw.index for r in out] == [0, 1]
+    assert out[0].interpretation == "L"
