@@ -54,7 +54,7 @@ from models import BBox, Page, Word, WordSource
 
 DEFAULT_PSM = 4  # single column of variable-size text: rows stay whole lines; best of 3/4/6/11 on scanned seeds
 DEFAULT_LANG = "fra"  # Luxembourg lab reports: French first
-LOW_CONFIDENCE = 0.55  # mean word confidence under which the orientation is re-checked
+LOW_CONFIDENCE = 0.5  # mean word confidence under which the orientation is re-checked (upside-down pages score ~0.35)
 _CUES_PATH = Path(__file__).parent / "rules" / "ocr_language_cues.json"
 _LINE_ARTEFACT = re.compile(r"^[|_¦\[\]{}]+$")
 
