@@ -47,12 +47,20 @@ def split_cells(line: Line, gap_em: float = 0.9) -> list[tuple[Word, ...]]:
     """
     size = line_font_size(line)
     cells: list[list[Word]] = []
+    cut = False
     for w in line.words:
-        if cells and w.bbox.x0 - cells[-1][-1].bbox.x1 <= gap_em * size:
+        if LEADER.match(w.text):
+            cut = True  # dotted leaders ("Hémoglobine ........ 13,2") separate cells
+            continue
+        if cells and not cut and w.bbox.x0 - cells[-1][-1].bbox.x1 <= gap_em * size:
             cells[-1].append(w)
         else:
             cells.append([w])
+        cut = False
     return [tuple(c) for c in cells]
+
+
+LEADER = re.compile(r"^[.·…_\-]{3,}$|^(?:\.\s?){3,}$")
 
 
 _DIGITS = re.compile(r"\d")

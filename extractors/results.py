@@ -97,10 +97,15 @@ class Columns:
 def _header_role(text: str) -> str | None:
     lex = lexicon().header
     parts = [p.strip() for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip()] or [text]
-    for role in ("range", "prior", "unit", "value", "label", "flag"):
+    for role in ("range", "prior", "unit", "value", "label", "flag", "section"):
         if any(lex[role].match(p) for p in parts):
             return role
     return None
+
+
+def _is_date_word(text: str) -> bool:
+    d = find_date(text)
+    return d is not None and d.start == 0 and d.end >= len(text.rstrip("*"))
 
 
 def detect_header(line: Line, collection_date: str | None) -> Columns | None:
@@ -112,6 +117,13 @@ def detect_header(line: Line, collection_date: str | None) -> Columns | None:
         text = " ".join(w.text for w in cell)
         x0, x1 = cell[0].bbox.x0, cell[-1].bbox.x1
         role = _header_role(text)
+        if role is None and len(cell) > 1 and all(_is_date_word(w.text) for w in cell):
+            for w in cell:  # "21/12/23 10/11/24 30/03/25": dates printed close together
+                d = find_date(w.text)
+                col = Column("prior", w.bbox.x0, w.bbox.x1)
+                dates.append((col, d.iso[:10]))  # type: ignore[union-attr]
+                cols.append(col)
+            continue
         if role is None:
             d = find_date(text)
             if d and len(text) - (d.end - d.start) < 12:
@@ -190,6 +202,7 @@ class Fields:
     range: list[Word] = field(default_factory=list)
     flag: list[Word] = field(default_factory=list)
     other: list[Word] = field(default_factory=list)
+    section: list[Word] = field(default_factory=list)
 
 
 def _text(ws: Sequence[Word]) -> str:
@@ -285,9 +298,16 @@ def _fields_by_columns(line: Line, cols: Columns) -> Fields:
     f = Fields()
     label_end = cols.label_end()
     cells = split_cells(line)
+    label_seen = False
     for ci, cell in enumerate(cells):
+        zone = cols.zone(cell[0].bbox.xmid).role
+        if not label_seen and zone == "section":
+            f.other.extend(cell)
+            f.section.extend(cell)
+            continue
         # the first cell starting in the label zone is the label, even if it spills over
-        if ci == 0 and cell[0].bbox.x0 < label_end:
+        if not label_seen and zone == "label" and cell[0].bbox.x0 < label_end:
+            label_seen = True
             spill = _spill(cell, label_end)
             f.label.extend(cell[: len(cell) - len(spill)])
             rest: Sequence[Word] = spill
@@ -464,6 +484,64 @@ def _looks_like_meta(label: str) -> bool:
 # ------------------------------------------------------------------ main entry
 
 
+_RANGE_KEY = re.compile(
+    r"^\s*(?:r[ée]f(?:[ée]rence)?s?\.?|v\.?\s?r\.?|valeurs? (?:de r[ée]f[ée]rence|normales|usuelles)|norm(?:e|al)?(?:bereich|werte?)?|"
+    r"ref(?:erence)?\.?(?:\s?range|\s?interval)?|referenz(?:bereich|wert)?e?|range|bereich)\s*[:.]?\s*",
+    re.IGNORECASE,
+)
+
+
+def _range_only(line: Line, decimal_comma: bool | None) -> tuple[list[Word], list[Word]] | None:
+    """A line that holds only a reference range (and maybe a unit), as printed under its
+    result by some labs ("Ref.: 4,0 – 10,0"). Returns (range words, unit words)."""
+    words = list(line.words)
+    text = _text(words)
+    m = _RANGE_KEY.match(text)
+    if m and m.end() > 0:
+        consumed = 0
+        while words and consumed < m.end():
+            consumed += len(words[0].text) + 1
+            words.pop(0)
+    if not words:
+        return None
+    unit: list[Word] = []
+    if len(words) > 1 and looks_like_unit(words[-1].text) and parse_range(_text(words[:-1]), decimal_comma):
+        unit, words = [words[-1]], words[:-1]
+    rng = parse_range(_text(words), decimal_comma)
+    if rng is None or (rng.low is None and rng.high is None):
+        return None
+    return words, unit
+
+
+def _segments(line: Line, decimal_comma: bool | None) -> list[Line]:
+    """Split a line holding several result tables side by side (two-column reports) into
+    one segment per table: a new segment starts at a label-like cell once the current
+    segment already has a value."""
+    cells = split_cells(line)
+    segs: list[list[Word]] = []
+    has_value = False
+    for cell in cells:
+        text = _text(cell)
+        label_like = (
+            sum(c.isalpha() for c in text) >= 3
+            and not looks_like_unit(cell[0].text)
+            and not is_qualitative(text)
+            and not is_flag(cell[0].text)
+            and parse_range(text, decimal_comma) is None
+            and parse_number(cell[0].text, decimal_comma) is None
+        )
+        if segs and has_value and label_like:
+            segs.append(list(cell))
+            has_value = False
+            continue
+        if not segs:
+            segs.append([])
+        segs[-1].extend(cell)
+        if any(parse_number(w.text, decimal_comma) is not None for w in cell) or is_qualitative(text):
+            has_value = True
+    return [Line(page=line.page, words=tuple(ws), bbox=BBox.enclosing([w.bbox for w in ws])) for ws in segs if ws]
+
+
 def parse_rows(
     lines: Sequence[Line],
     skip: set[int],
@@ -475,7 +553,16 @@ def parse_rows(
     """Result rows of a document. ``skip`` holds indices of furniture lines."""
     rows: list[RawResult] = []
     cols: Columns | None = None
-    section: str | None = None
+    sections: dict[int, str | None] = {}
+    band_starts: list[float] = []  # x where the second (third...) table of a line starts
+    last_row_line = -10
+
+    def known(label: str) -> bool:
+        return bool(accept_label and accept_label(label))
+
+    def band_of(x: float) -> int:
+        return sum(1 for b in band_starts if x >= b - 12)
+
     for li, line in enumerate(lines):
         if li in skip:
             continue
@@ -485,36 +572,56 @@ def parse_rows(
             continue
         if cols is not None and _extend_with_dates(cols, line, collection_date):
             continue  # the dates row under a cumulative header
-        if cols is None or line.page != cols.page:
-            # a new page without its own header keeps the columns when its lines fit them
-            pass
+
+        candidates: list[tuple[Fields, str, Line]] = []
         fields = _fields_by_columns(line, cols) if cols is not None else Fields()
-        mode = "columns"
-        if not fields.value:
-            fields = _fields_by_tokens(line, decimal_comma)
-            mode = "tokens"
-        raw = _to_raw(fields, len(rows), section, language, decimal_comma) if fields.value else None
-        if raw is None:
-            sec = section_of(line, language)
-            if sec is not None:
-                section = sec
-            continue
-        short = sum(c.isalpha() for c in raw.label.text) < 2
-        if short and not (accept_label and accept_label(raw.label.text)):
-            continue  # a one-letter label must be a known test ("K", "P")
-        if _looks_like_meta(raw.label.text) and not (accept_label and accept_label(raw.label.text)):
-            continue
-        if mode == "tokens" and any(sum(c.isalpha() for c in w.text) >= 3 for w in fields.other):
-            continue  # prose after the number: a comment, not a result
-        if _is_noise(line) and not (accept_label and accept_label(raw.label.text)):
-            continue  # address, phone, page-number lines
-        if mode == "tokens":
-            strong = raw.unit is not None or raw.range is not None
-            if not strong and not (accept_label and accept_label(raw.label.text)):
+        if fields.value:
+            candidates.append((fields, "columns", line))
+        else:
+            segs = _segments(line, decimal_comma)
+            for k, seg in enumerate(segs):
+                if k > 0 and not any(abs(seg.bbox.x0 - b) < 12 for b in band_starts):
+                    band_starts.append(seg.bbox.x0)
+                    band_starts.sort()
+                candidates.append((_fields_by_tokens(seg, decimal_comma), "tokens", seg))
+
+        added = False
+        for fields, mode, seg in candidates:
+            band = band_of(seg.bbox.x0)
+            if fields.section:
+                sections[band] = _text(fields.section)
+            raw = _to_raw(fields, len(rows), sections.get(band), language, decimal_comma) if fields.value else None
+            if raw is None:
+                sec = section_of(seg, language)
+                if sec is not None:
+                    sections[band] = sec
                 continue
-            if _is_noise(line) and not (accept_label and accept_label(raw.label.text)):
+            label = raw.label.text
+            if sum(c.isalpha() for c in label) < 2 and not known(label):
+                continue  # a one-letter label must be a known test ("K", "P")
+            if _looks_like_meta(label) and not known(label):
                 continue
-        rows.append(raw)
+            if mode == "tokens" and any(sum(c.isalpha() for c in w.text) >= 3 for w in fields.other):
+                continue  # prose after the number: a comment, not a result
+            if _is_noise(seg) and not known(label):
+                continue  # address, phone, page-number lines
+            if mode == "tokens" and raw.unit is None and raw.range is None and not known(label):
+                continue
+            rows.append(raw)
+            added = True
+        if added:
+            last_row_line = li
+            continue
+        # a reference range printed on the line under its result
+        if rows and li - last_row_line <= 2 and rows[-1].range is None and line.page == rows[-1].label.page:
+            found = _range_only(line, decimal_comma)
+            if found is not None:
+                rwords, uwords = found
+                update: dict[str, object] = {"range": _printed(rwords)}
+                if uwords and rows[-1].unit is None:
+                    update["unit"] = _printed(uwords)
+                rows[-1] = rows[-1].model_copy(update=update)
+                last_row_line = -10
     return rows
 
 

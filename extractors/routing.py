@@ -121,8 +121,37 @@ def _split_words(chars: Sequence[Mapping[str, Any]]) -> list[int]:
     return lengths
 
 
+_DECOR = frozenset(".·…_-=*~")
+
+
+def _without_decoration(chars: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Drop runs of repeated punctuation (dotted leaders, rules drawn with '_' or '-'):
+    they are layout, not text, and would make a clean page look like garbage."""
+    texts = [str(c.get("text", "")) for c in chars]
+    keep: list[Mapping[str, Any]] = []
+    n = len(texts)
+    for i, c in enumerate(chars):
+        t = texts[i]
+        if t in _DECOR:
+            run = 1
+            j = i - 1
+            while j >= 0 and texts[j] == t and run < 3:
+                run += 1
+                j -= 1
+            j = i + 1
+            while j < n and texts[j] == t and run < 3:
+                run += 1
+                j += 1
+            if run >= 3:
+                continue
+        keep.append(c)
+    return keep
+
+
 def text_stats(chars: Sequence[Mapping[str, Any]]) -> TextStats:
-    """Statistics of a pdfplumber-style char list (dicts with at least ``text``)."""
+    """Statistics of a pdfplumber-style char list (dicts with at least ``text``);
+    decorative runs of punctuation (leaders) are not counted."""
+    chars = _without_decoration(chars)
     printable = bad = alnum = latin = vowels = 0
     for c in chars:
         text = str(c.get("text", ""))

@@ -9,6 +9,7 @@ characters (a cheap way engines fake bold) are de-duplicated and mark the word b
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from statistics import median
@@ -111,12 +112,32 @@ def _horizontal(c: dict[str, Any]) -> bool:
     return abs(b) / scale < 0.05 and abs(cc) / scale < 0.05
 
 
+_LEADER_RUN = re.compile(r"[.·…_]{3,}")
+
+
+def _split_leaders(words: list[Word]) -> list[Word]:
+    """Split dotted leaders glued to a label ("Leucocytes........") into their own word."""
+    out: list[Word] = []
+    for w in words:
+        m = _LEADER_RUN.search(w.text)
+        if not m or m.group(0) == w.text:
+            out.append(w)
+            continue
+        n = len(w.text)
+        per = w.bbox.width / max(1, n)
+        pieces = [(0, m.start()), (m.start(), m.end()), (m.end(), n)]
+        for a, b in pieces:
+            if b > a:
+                out.append(w.model_copy(update={"text": w.text[a:b], "bbox": BBox(x0=w.bbox.x0 + a * per, top=w.bbox.top, x1=w.bbox.x0 + b * per, bottom=w.bbox.bottom)}))
+    return out
+
+
 def page_words(chars: Iterable[dict[str, Any]], page_number: int) -> tuple[Word, ...]:
     """All words of a page from pdfplumber ``page.chars`` (upright glyphs only)."""
     upright = [c for c in chars if c.get("upright", True) and _horizontal(c)]
     out: list[Word] = []
     for line in group_chars_into_lines(upright):
-        out.extend(words_from_line_chars(line, page_number))
+        out.extend(_split_leaders(words_from_line_chars(line, page_number)))
     return tuple(out)
 
 

@@ -75,15 +75,7 @@ def test_unlabelled_names_above_the_patient_fields(parsed: Parsed, line: str, fa
 @pytest.mark.parametrize(
     ("line", "family", "given", "sex"),
     [
-        pytest.param(
-            "Mme Anne SCHMIT née MULLER", "SCHMIT", "Anne", "female",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: meta._unlabelled_name rejects any cell in which a meta key pattern "
-                "matches; 'née' matches the birth-date key 'n[ée](e)?', so an unlabelled "
-                "'Mme Anne SCHMIT née MULLER' is never a name candidate",
-            ),
-        ),
+        ("Mme Anne SCHMIT née MULLER", "SCHMIT", "Anne", "female"),
         ("Mme Anne SCHMIT", "SCHMIT", "Anne", "female"),
         ("Frau Anne Schmit", "Schmit", "Anne", "female"),
         ("M. Paul WEBER", "WEBER", "Paul", "male"),
@@ -109,12 +101,6 @@ def test_name_provenance_points_at_the_printed_name(parsed: Parsed) -> None:
     assert 0 < m.confidence["family"] <= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with no name in the patient block, meta._unlabelled_name takes a cell of the "
-    "result-table header ('Valeurs de référence') within 2 lines of the birth date as the "
-    "patient's name (family 'de référence', given 'Valeurs')",
-)
 def test_table_header_right_below_the_patient_fields_is_not_a_name(parsed: Parsed) -> None:
     m = meta(parsed, ["Date de naissance : 14/03/1962"])
     assert m.patient.family is None and m.patient.given is None

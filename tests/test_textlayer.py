@@ -94,22 +94,7 @@ def test_bold_word_among_regular_words(save: Callable[..., Path]) -> None:
     assert [w.bold for w in words] == [False, True, False]
 
 
-@pytest.mark.parametrize(
-    "angle",
-    [
-        90,
-        270,
-        pytest.param(
-            45,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: pdfminer calls 45-degree glyphs 'upright' (b*c <= 0), so a diagonal "
-                "watermark ('COPIE', 'DUPLICATA') leaks into the words as fragments; "
-                "textlayer.page_words trusts c['upright'] alone (the char matrix is not checked)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("angle", [90, 270, 45])  # 45: pdfminer calls it "upright"
 def test_rotated_text_is_ignored(save: Callable[..., Path], angle: float) -> None:
     # margin notes and watermarks printed sideways are not part of the report's text
     page = PageSpec([Text(50, 100, "Sodium 141 mmol/l"), Text(560, 600, "DOCUMENT CONFIDENTIEL", angle=angle)])
