@@ -8,9 +8,11 @@ Every field keeps the printed string it came from (page and box) for review.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word
@@ -128,9 +130,11 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
     for i, (a, _) in enumerate(offs):
         if i == 0 or line.words[i].bbox.x0 - line.words[i - 1].bbox.x1 > 1.2 * size or line.words[i - 1].text.endswith((":", "|")):
             starts.add(a)
+    word_starts = {a for a, _ in offs}
     for field in _FIELDS:
         for m in lex.meta[field].finditer(text):
-            if m.start() in starts:
+            colon = text[m.end():m.end() + 2].lstrip().startswith(":")
+            if m.start() in starts or (colon and m.start() in word_starts):
                 hits.append(KeyHit(field, li, m.start(), m.end()))
     # longest match wins where hits overlap (e.g. "date de naissance" over "naissance")
     hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
@@ -277,15 +281,77 @@ def parse_sex(text: str) -> str | None:
     return None
 
 
-_NATID = re.compile(r"(?<!\d)(\d[\d ]{11,17}\d)(?!\d)")
+_NATID = re.compile(r"(?<![\dA-Za-z])(\d[\d .-]{8,20}\d)(?![\dA-Za-z])")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_VERHOEFF_D = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+               [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+               [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+               [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
+_VERHOEFF_P = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+               [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+               [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]]
+
+
+def _verhoeff_ok(digits: str) -> bool:
+    c = 0
+    for i, ch in enumerate(reversed(digits)):
+        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
+    return c == 0
+
+
+def _id_valid(kind: str, digits: str) -> bool:
+    if kind == "lu":  # Luhn over the first 12 digits, Verhoeff over the first 11 + 13th
+        return _luhn_ok(digits[:12]) and _verhoeff_ok(digits[:11] + digits[12])
+    if kind == "be":
+        base, key = int(digits[:9]), int(digits[9:])
+        return 97 - base % 97 == key or 97 - int("2" + digits[:9]) % 97 == key
+    if kind == "nhs":
+        total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
+        check = 11 - total % 11
+        return (0 if check == 11 else check) == int(digits[9]) and check != 10
+    if kind == "fr":
+        return 97 - int(digits[:13]) % 97 == int(digits[13:])
+    return False
+
+
+@cache
+def _id_kinds() -> tuple[tuple[int, str, str], ...]:
+    from extractors.rules import RULES_PATH
+
+    with (RULES_PATH.with_name("national_ids.csv")).open(encoding="utf-8") as fh:
+        return tuple((int(r["digits"]), r["check"], r["system"]) for r in csv.DictReader(fh))
+
+
+def identify_national_id(text: str) -> tuple[str, str | None] | None:
+    """(digits, FHIR identifier system) of a national identifier in ``text``. A number
+    whose check digits validate for a known country gets that country's system; a
+    13-digit number that fails the checks is kept as a Luxembourg matricule candidate
+    (system None, lower confidence)."""
+    fallback: str | None = None
+    for m in _NATID.finditer(text):
+        digits = re.sub(r"\D", "", m.group(1))
+        for n, kind, system in _id_kinds():
+            if len(digits) == n and _id_valid(kind, digits):
+                return digits, system
+        if len(digits) == 13 and fallback is None:
+            fallback = digits
+    return (fallback, None) if fallback else None
 
 
 def parse_national_id(text: str) -> str | None:
-    for m in _NATID.finditer(text):
-        digits = re.sub(r"\D", "", m.group(1))
-        if len(digits) == 13:
-            return digits
-    return None
+    found = identify_national_id(text)
+    return found[0] if found else None
 
 
 # ---------------------------------------------------------------- main entry
@@ -385,16 +451,19 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
     if sex is None and sex_from_title:
         sex = sex_from_title
         conf["sex"] = 0.8
-    nat = nat_src = None
+    nat = nat_src = nat_system = None
     if "national_id" in found:
         v = found["national_id"][0]
-        nat = parse_national_id(v.text)
-        if nat:
+        ident = identify_national_id(v.text)
+        if ident:
+            nat, nat_system = ident
             nat_src = v.printed()
-            conf["national_id"] = 0.98
+            conf["national_id"] = 0.98 if nat_system else 0.7
     if nat is None:
         nat, nat_src = _national_id_anywhere(lines, birth)
         if nat:
+            ident = identify_national_id(nat)
+            nat_system = ident[1] if ident else None
             conf["national_id"] = 0.8
 
     dates: dict[str, str | None] = {}
@@ -428,6 +497,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         sex_src=sex_src,
         national_id=nat,
         national_id_src=nat_src,
+        national_id_system=nat_system,
     )
     return ReportMeta(
         language=language,
@@ -441,7 +511,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
     )
 
 
-_NAME_TOKEN = re.compile(r"^[^\W\d_][^\W\d_'’.-]*,?$", re.UNICODE)
+_NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-](?=[^\W\d_]))*[.,]?$", re.UNICODE)
 
 
 def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | None:

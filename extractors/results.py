@@ -375,6 +375,8 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
             continue
         if f.unit and f.unit[-1] is tail[j - 1] and 0 <= w.bbox.x0 - f.unit[-1].bbox.x1 <= 0.7 * (w.font_size or w.bbox.height) and _unit_tail(w.text):
             f.unit.append(w)
+        elif not f.range and is_qualitative(w.text) and not is_flag(w.text) and is_qualitative(_text(f.value)):
+            f.range.append(w)  # qualitative reference after a qualitative result
         elif not f.flag and is_flag(w.text) and not f.range:
             f.flag.append(w)
         elif not f.unit and looks_like_unit(w.text):
@@ -607,6 +609,11 @@ def parse_rows(
                 continue  # address, phone, page-number lines
             if mode == "tokens" and raw.unit is None and raw.range is None and not known(label):
                 continue
+            if mode == "tokens" and raw.unit is None and raw.range is not None and not known(label):
+                # "Glycosurie  négatif  négatif": a qualitative result with a qualitative
+                # reference is a row; a number with a bare word after it is not
+                if not (is_qualitative(raw.value.text) and is_qualitative(raw.range.text)) and parse_range(raw.range.text, decimal_comma) is None:
+                    continue
             rows.append(raw)
             added = True
         if added:

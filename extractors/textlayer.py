@@ -49,8 +49,32 @@ def group_chars_into_lines(chars: Iterable[dict[str, Any]]) -> list[list[dict[st
     return [sorted(m, key=lambda c: c["x0"]) for _, _, m in rows]
 
 
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
+def _mark_superscripts(line: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exponents typeset as small raised digits ("x10⁹/L" drawn as "x10" + a small "9")
+    become "^9", so units read as "x10^9/L" rather than "x109/L"."""
+    if len(line) < 3:
+        return list(line)
+    sizes = sorted(c["size"] for c in line)
+    body = sizes[len(sizes) // 2]
+    bottoms = sorted(c["bottom"] for c in line if c["size"] >= 0.9 * body)
+    base = bottoms[len(bottoms) // 2] if bottoms else max(c["bottom"] for c in line)
+    out: list[dict[str, Any]] = []
+    prev_sup = False
+    for c in line:
+        sup = c["size"] < 0.92 * body and c["bottom"] < base - 0.25 * body and c["text"].translate(_SUPERSCRIPT_DIGITS).isdigit()
+        if sup and not prev_sup and out and out[-1]["text"].isdigit():
+            out.append({**c, "text": "^", "x1": c["x0"]})
+        out.append(c)
+        prev_sup = sup
+    return out
+
+
 def words_from_line_chars(line: Sequence[dict[str, Any]], page_number: int) -> list[Word]:
     """Split one line of glyphs (sorted by x) into words."""
+    line = _mark_superscripts(line)
     words: list[Word] = []
     current: list[dict[str, Any]] = []
     bold_hits = 0

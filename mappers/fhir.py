@@ -376,7 +376,7 @@ def build_patient(meta: ReportMeta, ids: Ids) -> JSON:
         res["identifier"] = [
             {
                 "type": {"coding": [{"system": V2_0203, "code": "NI", "display": "National unique individual identifier"}]},
-                "system": LU_NATIONAL_ID_SYSTEM,
+                "system": p.national_id_system or LU_NATIONAL_ID_SYSTEM,
                 "value": "".join(ch for ch in p.national_id if ch.isdigit()) or p.national_id,
             }
         ]

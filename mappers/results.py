@@ -175,7 +175,7 @@ _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
 
 
-def label_variants(label: str) -> list[str]:
+def label_variants(label: str, language: str | None = None) -> list[str]:
     """Ways a printed label may name its test: as printed; abbreviations without dots
     ("V.G.M." -> "VGM"); each side of a bilingual "Hémoglobine / Hämoglobin"; the
     bracketed alternative ("Ery-Verteilungsbreite (RDW)") and the label without it."""
@@ -187,9 +187,13 @@ def label_variants(label: str) -> list[str]:
             out.append(part)
             out.extend(m.group(1) for m in _PAREN.finditer(part))
             out.append(_PAREN.sub(" ", part))
-    expanded = _expand_abbreviations(label)
+    expanded = _expand_abbreviations(_DOTTED.sub(lambda m: m.group(1) if m.group(1).count(".") < 2 else m.group(1).replace(".", ""), label), language)
     if expanded != label:
         out.append(expanded)
+    if "-" in label:  # "HDL-Chol." -> "HDL cholestérol"
+        dehyphen = _expand_abbreviations(label.replace("-", " "), language)
+        if dehyphen not in out:
+            out.append(dehyphen)
     seen: list[str] = []
     for v in out:
         v = re.sub(r"\s+", " ", v).strip(" -:")
@@ -199,15 +203,27 @@ def label_variants(label: str) -> list[str]:
 
 
 @cache
-def _abbreviations() -> dict[str, str]:
+def _abbreviations() -> dict[tuple[str, str], str]:
+    """(abbreviation without trailing dot, language) -> expansion ('' drops the word)."""
     path = Path(__file__).with_name("data") / "abbreviations.csv"
     with path.open(encoding="utf-8") as fh:
-        return {row["abbreviation"].lower(): row["expansion"] for row in csv.DictReader(fh)}
+        return {(row["abbreviation"].lower().rstrip("."), row["language"]): row["expansion"] for row in csv.DictReader(fh)}
 
 
-def _expand_abbreviations(label: str) -> str:
+def _expand_abbreviations(label: str, language: str | None = None) -> str:
     table = _abbreviations()
-    return " ".join(table.get(tok.lower(), tok) for tok in label.split())
+    langs = [language] if language in ("fr", "de", "en") else ["fr", "de", "en"]
+    if language == "mixed":
+        langs = ["fr", "de"]
+    out: list[str] = []
+    for tok in label.split():
+        key = tok.lower().rstrip(".")
+        exp = next((table[(key, lg)] for lg in langs if (key, lg) in table), None)
+        if exp is None:
+            exp = next((v for (k, _), v in table.items() if k == key), tok)
+        if exp:
+            out.append(exp)
+    return " ".join(out)
 
 
 @cache
@@ -235,7 +251,7 @@ def _best_label(label: str, language: str | None, specimen_hint: str | None):  #
     from mappers.terminology import match_label
 
     best_key, best = label, None
-    for i, v in enumerate(label_variants(label)):
+    for i, v in enumerate(label_variants(label, language)):
         m = match_label(v, None, language, specimen_hint)
         if m is None:
             continue

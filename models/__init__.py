@@ -153,8 +153,9 @@ class PatientInfo(Frozen):
     birth_date_src: Printed | None = None
     sex: Literal["male", "female", "other", "unknown"] | None = None
     sex_src: Printed | None = None
-    national_id: str | None = None  # Luxembourg 13-digit matricule
+    national_id: str | None = None  # Luxembourg 13-digit matricule (or another country's id)
     national_id_src: Printed | None = None
+    national_id_system: str | None = None  # FHIR identifier system (extractors/rules/national_ids.csv)
 
 
 class ReportMeta(Frozen):
