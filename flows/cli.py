@@ -116,17 +116,23 @@ def generate(
     out: Path = typer.Option(..., "--out"),
     n: int = typer.Option(60, "--n"),
     seed: int = typer.Option(7, "--seed"),
-    scanned: bool = typer.Option(False, "--scanned", help="Also write scanned variants (image-only PDFs)"),
+    scanned: bool = typer.Option(False, "--scanned", help="Write scanned variants (image-only PDFs), one scan profile per document in turn"),
+    scanned_only: bool = typer.Option(False, "--scanned-only", help="Keep only the scanned variants"),
 ) -> None:
     """Synthetic lab reports with exact ground truth (see seeds/README.md)."""
     from seeds.generate import generate as gen
 
     paths = gen(out, n=n, seed=seed)
     console.print(f"wrote {len(paths)} documents to {out}")
-    if scanned:
+    if scanned or scanned_only:
         from seeds.scan import scan_dir
 
-        scan_dir(out, out, seed=seed)
+        scans = scan_dir(out, out, seed=seed, cycle=True)
+        console.print(f"wrote {len(scans)} scanned variants")
+        if scanned_only:
+            for p in paths:
+                p.unlink()
+                p.with_name(p.stem + ".truth.json").unlink(missing_ok=True)
 
 
 @app.command()

@@ -181,20 +181,21 @@ def scanned_truth(truth: dict[str, object], new_stem: str, profile: str) -> dict
     return out
 
 
-def scan_dir(src: Path, out: Path, seed: int = 0, profiles: Sequence[str] = tuple(PROFILES)) -> list[Path]:
-    """Scan every ``<stem>.pdf`` with a ``<stem>.truth.json`` in ``src`` with each profile.
+def scan_dir(src: Path, out: Path, seed: int = 0, profiles: Sequence[str] = tuple(PROFILES), cycle: bool = False) -> list[Path]:
+    """Scan every ``<stem>.pdf`` with a ``<stem>.truth.json`` in ``src`` with each profile
+    (``cycle=True``: one profile per document, taking the profiles in turn).
 
     Documents already marked ``"scanned": true`` are skipped, so ``out`` may be ``src``.
     """
     written: list[Path] = []
-    for pdf in sorted(src.glob("*.pdf")):
+    for i, pdf in enumerate(sorted(src.glob("*.pdf"))):
         truth_path = pdf.with_name(pdf.stem + ".truth.json")
         if not truth_path.is_file():
             continue
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         if truth.get("scanned"):
             continue
-        for profile in profiles:
+        for profile in ([profiles[i % len(profiles)]] if cycle else profiles):
             new_stem = f"{pdf.stem}-scan-{profile}"
             dst = out / f"{new_stem}.pdf"
             scan_pdf(pdf, dst, profile, seed)
