@@ -182,14 +182,23 @@ def _file_id(p: Path) -> str:
 
 
 def read_ledger(out_dir: Path) -> dict[str, dict[str, Any]]:
-    ledger = out_dir / "ledger.jsonl"
+    """Ledger entries by document id (the last entry of a document wins). Lines that do
+    not parse as an entry (a torn line left by a crash) are skipped: that document is
+    redone by the next run."""
+    from flows.writers import read_lines
+
     done: dict[str, dict[str, Any]] = {}
-    if ledger.exists():
-        for line in ledger.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line after a crash: that document is redone
+    for line in read_lines(out_dir / "ledger.jsonl"):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if (  # parsable but not an entry (e.g. garbage after a crash): skipped too
+            isinstance(entry, dict)
+            and isinstance(entry.get("document_id"), str)
+            and isinstance(entry.get("stem"), str)
+            and isinstance(entry.get("outcome"), dict)
+        ):
             done[entry["document_id"]] = entry
     return done
 
@@ -250,13 +259,15 @@ def convert_batch(items: Sequence[tuple[Path, str]], settings: Settings, pool: P
 
 
 def _append_ledger(out_dir: Path, results: Iterable[DocResult]) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / "ledger.jsonl").open("a", encoding="utf-8") as fh:
-        for r in results:
-            o = r.outcome
-            fh.write(json.dumps({"document_id": o.source.id, "stem": o.source.stem, "outcome": o.model_dump(mode="json")}) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Append one line per finished document (locked, fsync'ed; a torn last line left
+    by a crash is terminated first so that it cannot swallow the new entries)."""
+    from flows.writers import append_lines
+
+    lines = [
+        json.dumps({"document_id": r.outcome.source.id, "stem": r.outcome.source.stem, "outcome": r.outcome.model_dump(mode="json")})
+        for r in results
+    ]
+    append_lines(out_dir / "ledger.jsonl", lines)
 
 
 def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -265,21 +276,28 @@ def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def finalize(settings: Settings, plan: Plan, started: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compact Parquet parts into ``observations.parquet`` and write the run report, from
-    the ledger (so a resumed run reports every document, not just the last session's)."""
+    the ledger (so a resumed run reports every document, not just the last session's).
+
+    Each document counts once (its last ledger entry), and ``observations.parquet`` holds
+    the rows of exactly the ledger's converted documents, once each: rows that a crashed
+    run left in a part file for a document it never recorded, or that a redone document
+    now lacks (it failed this time), are not compacted."""
     from flows.writers import compact_parts, write_run_report
 
-    done = read_ledger(settings.out_dir)
-    outcomes = [ConversionOutcome.model_validate(e["outcome"]) for e in done.values()]
+    outcomes: dict[str, ConversionOutcome] = {}
+    for doc_id, entry in read_ledger(settings.out_dir).items():
+        outcomes[doc_id] = ConversionOutcome.model_validate(entry["outcome"])
+    converted = {doc_id for doc_id, o in outcomes.items() if o.status != "failed"}
     parts = settings.out_dir / "observations"
-    if parts.exists() and any(parts.glob("*.parquet")):
-        compact_parts(settings.out_dir)
+    if parts.exists() and any(parts.glob("part-*.parquet")):
+        compact_parts(settings.out_dir, keep_documents=converted)
     info: dict[str, Any] = {
         "duplicates": plan.duplicates,
         "elapsed_seconds": round(time.perf_counter() - started, 3),
         "settings": {"batch_size": settings.batch_size, "workers": settings.workers, "auto_accept": settings.auto_accept},
     }
     info.update(extra or {})
-    path = write_run_report(settings.out_dir, outcomes, info)
+    path = write_run_report(settings.out_dir, list(outcomes.values()), info)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -11,7 +11,8 @@ Layout of an output directory OUT:
     OUT/bundles/<stem>.json              one FHIR document Bundle per PDF
     OUT/observations.parquet             one row per result, all documents
     OUT/observations/part-<batch>.parquet   per-batch parts for large runs
-                                            (`compact_parts` merges them)
+                                            (`compact_parts` merges them, one row
+                                            per (document_id, row_index))
     OUT/run_report.json                  per-run summary
 """
 
@@ -20,13 +21,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+try:  # POSIX advisory locks; without them (Windows) appends are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 from mappers.fhir import row_bbox
 from models import ConversionOutcome, MappedResult, ParsedReport, Printed
@@ -211,14 +218,120 @@ def write_part(out_dir: Path, batch: int | str, tables: Sequence[pa.Table]) -> P
     return _write_table(Path(out_dir) / "observations" / f"part-{name}.parquet", _concat(tables))
 
 
-def compact_parts(out_dir: Path, remove_parts: bool = False) -> Path:
-    """Merge `OUT/observations/part-*.parquet` (name order) into `OUT/observations.parquet`."""
-    parts = sorted((Path(out_dir) / "observations").glob("part-*.parquet"))
-    target = write_parquet(out_dir, [pq.read_table(p, schema=OBSERVATION_SCHEMA) for p in parts])
+ROW_KEY = ("document_id", "row_index")
+ROW_ORDER = ("stem", "document_id", "row_index")
+
+
+def compact_parts(out_dir: Path, remove_parts: bool = False, keep_documents: Collection[str] | None = None) -> Path:
+    """Merge `OUT/observations/part-*.parquet` into `OUT/observations.parquet`.
+
+    A document redone after a crash (in a batch of another composition, so under another
+    part name) has rows in several parts: each (document_id, row_index) is kept once, from
+    the newest part (file modification time, then name). When `keep_documents` is given,
+    rows of any other document are dropped (e.g. the ledger's converted documents). The
+    result is sorted by (stem, document_id, row_index), so it does not depend on part names
+    or write order. Parts are read one at a time; memory is proportional to the result.
+    """
+    parts = parts_newest_first(Path(out_dir) / "observations")
+    tables = [_read_part(p) for p in parts]  # each already cast to OBSERVATION_SCHEMA
+    merged = pa.concat_tables(tables) if tables else OBSERVATION_SCHEMA.empty_table()
+    if keep_documents is not None:
+        keep = pa.array(sorted(set(keep_documents)), pa.string())
+        merged = merged.filter(pc.is_in(merged["document_id"], value_set=keep))
+    merged = sort_rows(drop_duplicate_rows(merged))
+    target = _write_table(Path(out_dir) / "observations.parquet", merged)
     if remove_parts:
         for p in parts:
             p.unlink()
     return target
+
+
+def _read_part(path: Path) -> pa.Table:
+    table = pq.ParquetFile(path).read(use_threads=False)  # faster than read_table per small file
+    if table.schema.names == OBSERVATION_SCHEMA.names:
+        return table.cast(OBSERVATION_SCHEMA)
+    return pq.read_table(path, schema=OBSERVATION_SCHEMA)  # columns in another order
+
+
+def parts_newest_first(folder: Path) -> list[Path]:
+    """Part files of `folder`, newest first (modification time, then name descending, so
+    among equal times the later of zero-padded batch numbers counts as newer)."""
+    found = [(p.stat().st_mtime_ns, p.name, p) for p in folder.glob("part-*.parquet")]
+    return [p for _, _, p in sorted(found, reverse=True)]
+
+
+def drop_duplicate_rows(table: pa.Table, key: Sequence[str] = ROW_KEY) -> pa.Table:
+    """Keep the first row of each `key` (callers put the rows that should win first)."""
+    if table.num_rows == 0:
+        return table
+    position = "__pdf2fhir_position"
+    indexed = table.select(list(key)).append_column(position, pa.array(range(table.num_rows), pa.int64()))
+    first = indexed.group_by(list(key), use_threads=False).aggregate([(position, "min")])[f"{position}_min"]
+    if len(first) == table.num_rows:
+        return table
+    return table.take(pc.take(first, pc.sort_indices(first)))  # kept rows, in input order
+
+
+def sort_rows(table: pa.Table, order: Sequence[str] = ROW_ORDER) -> pa.Table:
+    """Rows in a deterministic order: by `order` ascending."""
+    return table.sort_by([(name, "ascending") for name in order])
+
+
+# --------------------------------------------------------------------------- line logs
+
+
+@contextmanager
+def _flock(fh: IO[bytes], exclusive: bool) -> Iterator[None]:
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def append_lines(target: Path, lines: Sequence[str]) -> Path:
+    """Append `lines` (newline-free text) to a line log such as the ledger, durably.
+
+    Under an exclusive lock (several runs may share an output folder), in one write,
+    then flushed and fsync'ed. A file that ends in a torn line (no final newline: a
+    crash mid-append) gets that fragment terminated first, so it stays one separate,
+    unparsable line instead of swallowing the first new line. New files are 0600.
+    """
+    if any("\n" in line or "\r" in line for line in lines):
+        raise ValueError("log lines must not contain line breaks")
+    if not lines:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    created = not target.exists()
+    fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a+b") as fh, _flock(fh, exclusive=True):
+        size = fh.seek(0, os.SEEK_END)
+        torn = False
+        if size:
+            fh.seek(size - 1)
+            torn = fh.read(1) != b"\n"
+        data = (b"\n" if torn else b"") + "".join(line + "\n" for line in lines).encode("utf-8")
+        fh.write(data)  # O_APPEND: at the end of the file whatever the position
+        fh.flush()
+        os.fsync(fh.fileno())
+    if created:
+        _fsync_dir(target.parent)
+    return target
+
+
+def read_lines(target: Path) -> list[str]:
+    """The non-empty lines of a line log (under a shared lock, so that no append is seen
+    half-done by a concurrent writer); undecodable bytes are replaced, not fatal."""
+    try:
+        fh = target.open("rb")
+    except FileNotFoundError:
+        return []
+    with fh, _flock(fh, exclusive=False):
+        data = fh.read()
+    return [line for line in data.decode("utf-8", errors="replace").split("\n") if line.strip()]
 
 
 # --------------------------------------------------------------------------- run report

@@ -12,13 +12,20 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_h
+from hypothesis import strategies as st
 
 from pdfkit import PageSpec, Text, build_pdf, good_report
+from flows import writers
 from flows.pipeline import Settings, convert_document, read_ledger, run_local
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,12 +241,6 @@ def test_resume_after_a_crash_between_part_and_ledger(tmp_path: Path) -> None:
     _assert_each_document_once(out, 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pipeline._append_ledger appends after a torn last line without starting a new "
-    "line, so the resumed run's first entry is glued to the fragment and dropped by "
-    "read_ledger: the document is missing from the run report and is redone on every run",
-)
 def test_resume_after_a_torn_ledger_line(tmp_path: Path) -> None:
     inbox, out = _four_docs_converted(tmp_path, batch_size=2)
     lines = (out / "ledger.jsonl").read_text().splitlines(keepends=True)
@@ -248,13 +249,6 @@ def test_resume_after_a_torn_ledger_line(tmp_path: Path) -> None:
     _assert_each_document_once(out, 4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: writers.compact_parts concatenates every part file without dropping duplicate "
-    "(document_id, row_index) rows; when a resumed run redoes a document in a batch of "
-    "another composition (partly written ledger, or another --batch-size) its rows are in "
-    "two part files and observations.parquet holds them twice",
-)
 def test_resume_when_the_redone_batch_differs_from_the_crashed_one(tmp_path: Path) -> None:
     inbox, out = _four_docs_converted(tmp_path, batch_size=4)
     lines = (out / "ledger.jsonl").read_text().splitlines(keepends=True)
@@ -315,3 +309,80 @@ def test_logs_carry_no_patient_names_or_values(tmp_path: Path, caplog: pytest.Lo
     for secret in ("KIRSCHFELD", "Kirschfeld", "Evelyne", "13,9", "13.9", "1962"):
         assert secret not in text
     assert "Hémoglobine" in (tmp_path / "out" / "bundles" / "doc.json").read_text()  # not an empty conversion
+
+
+# ------------------------------------------------------------------ ledger appends and compaction (units)
+
+
+def _entry_line(doc_id: str) -> str:
+    src = {"id": doc_id, "uri": f"/in/{doc_id}.pdf", "stem": doc_id, "sha256": doc_id, "size": 1}
+    return json.dumps({"document_id": doc_id, "stem": doc_id, "outcome": {"source": src, "status": "converted"}})
+
+
+def test_an_append_after_a_torn_line_keeps_the_fragment_on_its_own_line(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.jsonl"
+    first, torn = _entry_line("a"), _entry_line("b")
+    ledger.write_text(first + "\n" + torn[: len(torn) // 2])
+    writers.append_lines(ledger, [_entry_line("c"), _entry_line("d")])
+    writers.append_lines(ledger, [_entry_line("e")])  # a clean end: no blank line added
+    assert ledger.read_text().split("\n") == [first, torn[: len(torn) // 2], _entry_line("c"), _entry_line("d"), _entry_line("e"), ""]
+    assert sorted(read_ledger(tmp_path)) == ["a", "c", "d", "e"]
+
+
+def test_read_ledger_skips_lines_that_are_not_entries(tmp_path: Path) -> None:
+    (tmp_path / "ledger.jsonl").write_bytes(b"\x00\x00\x00\n[1, 2]\n{\"document_id\": 3}\n\xff\xfe{\n" + _entry_line("a").encode() + b"\n")
+    assert list(read_ledger(tmp_path)) == ["a"]
+
+
+def test_appends_wait_for_the_ledger_lock(tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text(_entry_line("a") + "\n")
+    appended = threading.Event()
+    with ledger.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another flow appending to the same folder
+        worker = threading.Thread(target=lambda: (writers.append_lines(ledger, [_entry_line("b")]), appended.set()))
+        worker.start()
+        assert not appended.wait(0.3), "append_lines wrote while another process held the lock"
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+    worker.join(5)
+    assert appended.is_set() and sorted(read_ledger(tmp_path)) == ["a", "b"]
+
+
+def _row(doc: str, stem: str, index: int, part: int) -> dict[str, object]:
+    """A minimal observation row; `value` records which part the row came from."""
+    box = {"bbox_x0": 0.0, "bbox_top": 0.0, "bbox_x1": 1.0, "bbox_bottom": 1.0}
+    return {"document_id": doc, "stem": stem, "row_index": index, "label_printed": "L", "value_printed": "1",
+            "value": float(part), "confidence": 1.0, "review_status": "auto-accepted", "page": 1,
+            "source": "text", "notes": [], **box}
+
+
+_DOCS = {"d0": "alpha", "d1": "beta", "d2": "alpha", "d3": "gamma"}  # two documents share a stem
+
+
+@settings_h(max_examples=25, deadline=None)
+@given(
+    parts=st.lists(st.sets(st.tuples(st.sampled_from(sorted(_DOCS)), st.integers(0, 4)), max_size=8), min_size=1, max_size=5),
+    ages=st.permutations(range(5)),
+    keep=st.none() | st.sets(st.sampled_from(sorted(_DOCS))),
+)
+def test_compaction_keeps_each_row_once_from_the_newest_part(parts: list[set[tuple[str, int]]], ages: list[int], keep: set[str] | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        newest: dict[tuple[str, int], int] = {}
+        for i, keys in enumerate(parts):
+            rows = [_row(doc, _DOCS[doc], idx, i) for doc, idx in sorted(keys, reverse=True)]
+            path = writers.write_part(out, f"x{i}", [pa.Table.from_pylist(rows, schema=writers.OBSERVATION_SCHEMA)])
+            stamp = 1_700_000_000_000_000_000 + ages[i] * 1_000_000_000  # names say nothing about age
+            os.utime(path, ns=(stamp, stamp))
+        for i in sorted(range(len(parts)), key=lambda i: ages[i]):  # oldest first: newer parts overwrite
+            newest.update({k: i for k in parts[i]})
+        expected = {k: v for k, v in newest.items() if keep is None or k[0] in keep}
+
+        got = pq.read_table(writers.compact_parts(out, keep_documents=keep)).to_pylist()
+
+        keys = [(r["document_id"], r["row_index"]) for r in got]
+        assert len(keys) == len(set(keys))
+        assert {k: int(r["value"]) for k, r in zip(keys, got)} == expected
+        order = [(r["stem"], r["document_id"], r["row_index"]) for r in got]
+        assert order == sorted(order)
