@@ -72,6 +72,19 @@ def _furniture_key(line: Line) -> str:
     return _DIGITS.sub("#", line.text.strip().lower())
 
 
+def _looks_like_result(line: Line) -> bool:
+    """A decimal number, or a number next to a unit, is a result row: page headers carry
+    dates, page numbers and identifiers, not measurements."""
+    from extractors.values import looks_like_unit
+
+    texts = [w.text for w in line.words]
+    if any(_DECIMAL.match(t) for t in texts):
+        return True
+    return any(t.isdigit() for t in texts) and any(
+        looks_like_unit(t) and (any(c.isalpha() for c in t) or "%" in t) for t in texts
+    )
+
+
 def furniture_lines(pages: Sequence[Sequence[Line]], page_heights: Sequence[float]) -> set[tuple[int, int]]:
     """Repeated page headers and footers: lines in the top or bottom band of the page whose
     digit-wildcarded text recurs on most pages at about the same height.
@@ -89,7 +102,7 @@ def furniture_lines(pages: Sequence[Sequence[Line]], page_heights: Sequence[floa
         page_keys = set()
         for ln in lines:
             band = ln.bbox.top < 0.25 * height or ln.bbox.bottom > 0.88 * height
-            if not band or any(_DECIMAL.match(w.text) for w in ln.words):
+            if not band or _looks_like_result(ln):
                 # a decimal number as its own word is a result value, not page furniture
                 # (page headers carry dates, page numbers and identifiers)
                 row.append(None)

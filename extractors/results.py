@@ -224,10 +224,46 @@ def _is_value_text(t: str, decimal_comma: bool | None) -> bool:
     return parse_number(t, decimal_comma) is not None or is_qualitative(t)
 
 
+def _unglue(ws: list[Word], decimal_comma: bool | None) -> list[Word]:
+    """Split a flag glued to a number ("5,9*", "5,9H", "(H)5,9", "*5,9") into two words."""
+    out: list[Word] = []
+    for w in ws:
+        if parse_number(w.text, decimal_comma) is None:
+            for rx in (_TRAILING_FLAG, _LEADING_FLAG):
+                m = rx.match(w.text)
+                if m and parse_number(m.group("v"), decimal_comma) is not None:
+                    n = max(1, len(w.text))
+                    per = w.bbox.width / n
+                    vs, ve = m.span("v")
+                    fs, fe = m.span("f")
+                    out.append(w.model_copy(update={"text": m.group("v").strip(), "bbox": w.bbox.model_copy(update={"x0": w.bbox.x0 + vs * per, "x1": w.bbox.x0 + ve * per})}))
+                    flag = w.model_copy(update={"text": m.group("f"), "bbox": w.bbox.model_copy(update={"x0": w.bbox.x0 + fs * per, "x1": w.bbox.x0 + fe * per})})
+                    if fs < vs:
+                        out.insert(len(out) - 1, flag)
+                    else:
+                        out.append(flag)
+                    break
+            else:
+                out.append(w)
+        else:
+            out.append(w)
+    return out
+
+
+def _tight(ws: Sequence[Word], n: int) -> bool:
+    """Are the first ``n`` words set as one printed token (thousands groups, "< 0,5")?"""
+    for a, b in zip(ws[: n - 1], ws[1:n]):
+        size = a.font_size or a.bbox.height
+        if b.bbox.x0 - a.bbox.x1 > 0.7 * size:
+            return False
+    return True
+
+
 def _split_value_zone(ws: list[Word], decimal_comma: bool | None) -> tuple[list[Word], list[Word], list[Word]]:
     """Value zone words -> (value words, flag words, unit words)."""
     if not ws:
         return [], [], []
+    ws = _unglue(list(ws), decimal_comma)
     # a flag printed before the number ("- 39,3", "+ 103,0", "H 13,2"): the number wins
     # over reading the flag itself as a qualitative result
     if len(ws) > 1 and is_flag(ws[0].text):
@@ -235,12 +271,12 @@ def _split_value_zone(ws: list[Word], decimal_comma: bool | None) -> tuple[list[
         if v and parse_number(_text(v), decimal_comma) is not None:
             return v, [ws[0], *f], u
     whole = _text(ws)
-    if _is_value_text(whole, decimal_comma):
+    if _tight(ws, len(ws)) and _is_value_text(whole, decimal_comma):
         return ws, [], []
-    # longest prefix that parses as a value ("1 250", "< 0,5"), rest flags/units
+    # longest tight prefix that parses as a value ("1 250", "< 0,5"), rest flags/units
     for n in range(len(ws), 0, -1):
         head = _text(ws[:n])
-        if _is_value_text(head, decimal_comma):
+        if _tight(ws, n) and _is_value_text(head, decimal_comma):
             rest = ws[n:]
             flags = [w for w in rest if is_flag(w.text)]
             units = [w for w in rest if w not in flags]
@@ -336,16 +372,13 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
     rest = [w for c in cells[1:] for w in c]
     # value: first cell (or word run) that parses as a value
     i = 0
+    rest = _unglue(rest, decimal_comma)
     while i < len(rest):
         v, fl, un = _split_value_zone(rest[i:], decimal_comma)
         if v:
-            # take the shortest value prefix starting at i
-            for n in range(1, len(rest) - i + 1):
-                if _is_value_text(_text(rest[i : i + n]), decimal_comma):
-                    v = rest[i : i + n]
-                    break
+            f.flag.extend(w for w in fl if rest.index(w) < rest.index(v[0]))
             f.value = list(v)
-            i += len(v)
+            i = rest.index(v[-1]) + 1
             break
         if is_flag(rest[i].text):
             f.flag.append(rest[i])

@@ -126,12 +126,6 @@ def test_repeated_headers_and_footers_with_changing_numbers_are_furniture(save: 
     assert not any(t.startswith("Page ") or t.startswith("Imprimé") for t in body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: furniture_lines wildcards digits and keys on (text, height) in the top 25 % band "
-    "and only exempts lines holding a decimal number, so a result row with an integer value "
-    "('Sodium 141 mmol/l') that recurs at the same height on every page is dropped as a page header",
-)
 def test_result_rows_repeated_at_the_same_height_on_every_page_are_not_furniture(save: Callable[..., Path]) -> None:
     furniture, body = _furniture_texts(_report_pages(3, save))
     assert sum(t.startswith("Sodium") for t in body) == 3

@@ -160,12 +160,6 @@ def test_flag_printed_right_after_the_value(parsed: Parsed, flag: str) -> None:
     assert fields(row(rep, "Potassium")) == ("5,9", "mmol/l", "3,5 - 5,1", flag)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: results._to_raw runs _split_value_zone before _glued_flag; a one-word value "
-    "with a glued flag ('5,9*', '5,9H', '*5,9') is neither a number nor qualitative, so the "
-    "split returns nothing and the whole row is silently dropped (_glued_flag is unreachable)",
-)
 @pytest.mark.parametrize(("printed", "value", "flag"), [("5,9*", "5,9", "*"), ("5,9H", "5,9", "H"), ("5,9(H)", "5,9", "(H)"), ("*5,9", "5,9", "*")])
 def test_flag_glued_to_the_value(parsed: Parsed, printed: str, value: str, flag: str) -> None:
     rep = parsed(simple_report([("Potassium", printed, "mmol/l", "3,5 - 5,1")]))
@@ -211,22 +205,11 @@ def test_headerless_rows_read_by_shape(parsed: Parsed) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: without a header row, results._fields_by_tokens takes the *shortest* prefix "
-    "that parses as a value: '1 250' becomes the value 1 (the '250' is dropped), a silent "
-    "wrong result",
-)
 def test_headerless_thousands_separated_by_a_space(parsed: Parsed) -> None:
     rep = parsed(simple_report([("Plaquettes", "1 250", "G/l", "150 - 400"), ("Sodium", "141", "mmol/l", "136 - 145")], head=()))
     assert fields(row(rep, "Plaquettes")) == ("1 250", "G/l", "150 - 400", None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: without a header row, a flag printed before the value ('- 39,3') is read as "
-    "the qualitative value '-' and the number is dropped (column mode handles it)",
-)
 def test_headerless_flag_printed_before_the_value(parsed: Parsed) -> None:
     rep = parsed(simple_report([("Hématocrite", "- 39,3", "%", "40 - 52"), ("Sodium", "141", "mmol/l", "136 - 145")], head=()))
     assert fields(row(rep, "Hématocrite")) == ("39,3", "%", "40 - 52", "-")
@@ -348,12 +331,6 @@ def test_decimal_rows_near_the_top_of_every_page_survive(parsed: Parsed) -> None
     assert [r.value.text for r in rep.rows] == ["4,0", "4,1", "4,2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: extractors.layout.furniture_lines only exempts lines with a decimal number; a "
-    "row with an integer value (Sodium 141, Plaquettes 245, Glucose 98 mg/dl) that recurs at "
-    "the same height in the top 25 % of every page (digits wildcarded) is dropped as a page header",
-)
 def test_integer_rows_near_the_top_of_every_page_survive(parsed: Parsed) -> None:
     rep = parsed(_table_at_the_top_of_every_page(lambda p: [["Sodium", f"14{p}", "mmol/l", "136 - 145"]]))
     assert [r.value.text for r in rep.rows] == ["140", "141", "142"]
