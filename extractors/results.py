@@ -103,6 +103,28 @@ def _header_role(text: str) -> str | None:
     return None
 
 
+def _merge_header_phrases(cells: list[tuple[Word, ...]], size: float) -> list[tuple[Word, ...]]:
+    """Join neighbouring cells that together name one column ("Valeurs" "de" "référence"
+    when OCR spaces the words of a header wider than the text layer does)."""
+    out: list[tuple[Word, ...]] = []
+    i = 0
+    while i < len(cells):
+        for k in (4, 3, 2):
+            group = cells[i : i + k]
+            if len(group) < k:
+                continue
+            close = all(b[0].bbox.x0 - a[-1].bbox.x1 < 2.2 * size for a, b in zip(group, group[1:]))
+            joined = tuple(w for c in group for w in c)
+            if close and _header_role(_text(joined)) is not None and _header_role(_text(group[0])) != _header_role(_text(joined)):
+                out.append(joined)
+                i += k
+                break
+        else:
+            out.append(cells[i])
+            i += 1
+    return out
+
+
 def _is_date_word(text: str) -> bool:
     d = find_date(text)
     return d is not None and d.start == 0 and d.end >= len(text.rstrip("*"))
@@ -110,7 +132,7 @@ def _is_date_word(text: str) -> bool:
 
 def detect_header(line: Line, collection_date: str | None) -> Columns | None:
     """Columns from a header line, or None when the line is not a table header."""
-    cells = split_cells(line, gap_em=0.8)
+    cells = _merge_header_phrases(split_cells(line, gap_em=0.8), line_font_size(line))
     cols: list[Column] = []
     dates: list[tuple[Column, str]] = []
     for cell in cells:
@@ -228,7 +250,7 @@ def _unglue(ws: list[Word], decimal_comma: bool | None) -> list[Word]:
     """Split a flag glued to a number ("5,9*", "5,9H", "(H)5,9", "*5,9") into two words."""
     out: list[Word] = []
     for w in ws:
-        if parse_number(w.text, decimal_comma) is None:
+        if parse_number(w.text, decimal_comma) is None and not is_qualitative(w.text):
             for rx in (_TRAILING_FLAG, _LEADING_FLAG):
                 m = rx.match(w.text)
                 if m and parse_number(m.group("v"), decimal_comma) is not None:
@@ -349,6 +371,9 @@ def _fields_by_columns(line: Line, cols: Columns) -> Fields:
             rest: Sequence[Word] = spill
         else:
             rest = cell
+            if zone == "range" and len(cell) > 1:
+                f.range.extend(cell)  # a range is one cell, however far it runs to the right
+                continue
         for w in rest:
             col = cols.zone(w.bbox.xmid)
             getattr(f, col.role if col.role in ("label", "value", "unit", "range", "flag") else "other").append(w)

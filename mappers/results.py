@@ -50,8 +50,9 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
+    from mappers.repair import component_units, repair_unit
     from mappers.terminology import component_kind, match_label
-    from mappers.units import to_ucum
+    from mappers.units import UnitMatch, property_of, to_ucum
 
     notes: list[str] = []
     label = raw.label.text
@@ -68,6 +69,14 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     label_key, first = _best_label(label, ctx.language, specimen_hint)
     kind = (component_kind(first.component_key) or _KIND_BY_PROPERTY.get(first.property)) if first else None
     unit = to_ucum(unit_text, kind) if unit_text else None
+    if unit_text and first is not None:
+        accepted = component_units(first.component_key)
+        from_ocr = raw.unit is not None and raw.unit.source == "ocr"
+        if accepted and (unit is None or (from_ocr and unit.ucum not in accepted)):
+            fixed = repair_unit(unit_text, accepted)
+            if fixed is not None and fixed.ucum is not None:
+                unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
+                notes.append("unit-repaired")
     qualitative_value = parse_number(raw.value.text, ctx.decimal_comma) is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None

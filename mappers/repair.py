@@ -1,0 +1,104 @@
+"""OCR repair of printed values and units — only where the context makes it safe, and
+never silently: every repair is reported so the caller lowers the field's confidence.
+
+Units: an OCR'd unit that is not a known spelling ("10"9/L", "mmol/1", "mg/di", "1079/L")
+is compared with the printed spellings of the units the *analyte* accepts (from the LOINC
+table), after undoing the classic confusions; the closest one above a similarity
+threshold wins. A unit that reads as a valid but implausible unit for the analyte (OCR's
+"pmol/l" for creatinine's "µmol/l") is repaired the same way.
+
+Values: letters inside numbers (O→0, l/I/|→1, S→5, B→8), doubled or stray separators
+("4,,2", "46,.") — accepted only when the repaired number is plausible for the reference
+range printed on the same row.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+_DATA = Path(__file__).with_name("data")
+
+
+@dataclass(frozen=True)
+class Repaired:
+    text: str  # the repaired printed string
+    ucum: str | None = None
+    similarity: float = 1.0  # in [0, 1]
+
+
+@cache
+def component_units(component_key: str) -> frozenset[str]:
+    """Every UCUM unit any LOINC code of this component accepts."""
+    with (_DATA / "loinc_lab.csv").open(encoding="utf-8") as fh:
+        return frozenset(
+            u for r in csv.DictReader(fh) if r["component_key"] == component_key for u in r["ucum_units"].split("|") if u
+        )
+
+
+@cache
+def _aliases() -> dict[str, tuple[tuple[str, str], ...]]:
+    """UCUM code -> (printed spelling, OCR-normalised spelling) pairs."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    with (_DATA / "units.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            out.setdefault(r["ucum"], []).append((r["printed"], _ocr_fold(r["printed"])))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_EXPONENT = re.compile(r"10\s?(?:[\"'°*^xX%7]|\s)\s?([0-9]{1,2})")
+
+
+def _ocr_fold(text: str) -> str:
+    """Collapse the characters OCR confuses in units to one canonical form."""
+    t = text.strip().lower().replace(" ", "")
+    t = t.replace("µ", "u").replace("μ", "u")
+    t = _EXPONENT.sub(lambda m: "10^" + m.group(1), t)
+    t = re.sub(r"^[py](?=mol|g/|mol/)", "u", t)  # µ read as p or y ("pmol/l", "yumol/l")
+    t = t.replace("yu", "u")
+    t = re.sub(r"(?<=/)[1i|!](?=$|/)", "l", t)  # "mmol/1", "mg/di" -> "/l"
+    t = t.replace("|", "l").replace("dil", "dl").replace("di", "dl")
+    t = re.sub(r"(?<=/)t$", "l", t)
+    return t
+
+
+def repair_unit(printed: str, accepted: frozenset[str]) -> Repaired | None:
+    """The accepted unit the printed (OCR'd) text most likely is, or None."""
+    if not printed or not accepted:
+        return None
+    folded = _ocr_fold(printed)
+    best: tuple[float, str, str] | None = None
+    for ucum in sorted(accepted):
+        for spelling, key in _aliases().get(ucum, ()):
+            score = fuzz.ratio(folded, key) / 100.0
+            if best is None or score > best[0]:
+                best = (score, spelling, ucum)
+    if best is None or best[0] < 0.75:
+        return None
+    return Repaired(text=best[1], ucum=best[2], similarity=best[0])
+
+
+_VALUE_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "!": "1", "S": "5", "B": "8", "Z": "2"})
+
+
+def repair_number_text(text: str) -> str | None:
+    """A cleaned-up number string, or None when nothing plausible can be made of it."""
+    t = text.strip()
+    if not t:
+        return None
+    core = t.lstrip("<>≤≥ ")
+    prefix = t[: len(t) - len(core)]
+    if sum(ch.isdigit() for ch in core) < max(1, len(core) // 2):
+        return None  # mostly letters: not a misread number
+    fixed = core.translate(_VALUE_FIX)
+    fixed = re.sub(r"[.,]{2,}", ",", fixed)  # "4,,2" / "46,." -> "4,2" / "46,"
+    fixed = fixed.rstrip(".,'’:;")
+    fixed = re.sub(r"[^\d.,]", "", fixed)
+    if not fixed or fixed == core:
+        return None
+    return prefix + fixed
