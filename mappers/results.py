@@ -112,6 +112,15 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         if qr is None:
             notes.append("range-unparsed")
 
+    # 3b. OCR repair of the value, only where the reference range makes it safe
+    if raw.value.source == "ocr" and rng is not None:
+        fixed_value = _repair_ocr_value(raw.value.text, value, decimals, comparator, rng, raw.range.text if raw.range else "", ctx)
+        if fixed_value is not None:
+            value, decimals = fixed_value
+            value_text = None
+            value_parse = 0.6  # a repaired value always goes to review
+            notes.append("value-repaired")
+
     # 4. interpretation
     interp, flag_conf = _interpretation(raw, value, rng, value_text, ctx, comparator)
 
@@ -276,6 +285,48 @@ def _rescore(m, score: float):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     return replace(m, score=score)
+
+
+def _range_decimals(text: str) -> int:
+    decs = [len(m.group(1)) for m in re.finditer(r"\d[.,](\d+)", text)]
+    return max(decs) if decs else 0
+
+
+def _within(value: float, rng: Range, factor: float) -> bool:
+    lo = rng.low if rng.low is not None else None
+    hi = rng.high if rng.high is not None else None
+    if hi is not None and hi > 0 and value > hi * factor:
+        return False
+    if lo is not None and lo > 0 and value < lo / factor:
+        return False
+    return True
+
+
+def _repair_ocr_value(
+    text: str, value: float | None, decimals: int | None, comparator: str | None, rng: Range, range_text: str, ctx: MappingContext
+) -> tuple[float, int] | None:
+    """Lost decimal separators ("433" for "4,33") and letter/digit confusions ("4,O1"),
+    accepted only when exactly the repaired reading is plausible for the printed range."""
+    from mappers.repair import repair_number_text
+
+    dec = _range_decimals(range_text)
+    if value is not None:
+        if comparator is not None or decimals or dec == 0 or _within(value, rng, 4.0):
+            return None
+        digits = str(int(value))
+        for d in (dec, dec - 1, dec + 1):
+            if 0 < d < len(digits):
+                cand = float(digits[:-d] + "." + digits[-d:])
+                if _within(cand, rng, 2.5):
+                    return cand, d
+        return None
+    fixed = repair_number_text(text)
+    if fixed is None:
+        return None
+    n = parse_number(fixed, ctx.decimal_comma)
+    if n is None or n.comparator is not None or not _within(n.value, rng, 2.5):
+        return None
+    return n.value, n.decimals
 
 
 def _plausibility(value: float | None, rng: Range | None, reading: float) -> float:
