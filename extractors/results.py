@@ -96,6 +96,7 @@ class Columns:
 
 def _header_role(text: str) -> str | None:
     lex = lexicon().header
+    text = text.strip(" []|()!¦:")  # table rules OCR'd as brackets or bars
     parts = [p.strip() for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip()] or [text]
     for role in ("range", "prior", "unit", "value", "label", "flag", "section"):
         if any(lex[role].match(p) for p in parts):
@@ -178,6 +179,9 @@ def detect_header(line: Line, collection_date: str | None) -> Columns | None:
         if current is None:
             current = dates[0][0]
         cols = [Column("value", c.x0, c.x1) if c is current else c for c in cols]
+    if "label" not in {c.role for c in cols} and cols and min(cols, key=lambda c: c.x0).role == "unknown":
+        lead = min(cols, key=lambda c: c.x0)
+        cols = [Column("label", c.x0, c.x1) if c is lead else c for c in cols]
     if "label" not in {c.role for c in cols}:
         first = min(c.x0 for c in cols)
         cols.append(Column("label", min(first - 1.0, line.bbox.x0), min(first - 0.5, line.bbox.x0 + 1)))
