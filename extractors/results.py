@@ -337,7 +337,7 @@ def _unit_tail(text: str) -> bool:
 
 
 def clean_label(text: str) -> str:
-    t = _LEADER.sub(" ", text)
+    t = _LEADER.sub(" ", text).lstrip("-–—•·*|[!:;.,'\"‘’ ")  # OCR specks and bullets before a label
     t = _FOOTNOTE.sub("", t.strip())
     return re.sub(r"\s+", " ", t).strip(" :")
 
