@@ -453,6 +453,12 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
     label_text = clean_label(_text(f.label))
     if sum(c.isalpha() for c in label_text) < 1 or not f.value:
         return None
+    # a two-word qualitative result whose first word fell into the label ("Non reactive")
+    last = f.label[-1].text if len(f.label) > 1 else ""
+    if sum(c.isalpha() for c in last) >= 2 and not is_flag(last) and is_qualitative(last + " " + _text(f.value)):
+        f.value = [f.label[-1], *f.value]
+        f.label = f.label[:-1]
+        label_text = clean_label(_text(f.label))
     f.unit = [w for w in f.unit if parse_number(w.text, decimal_comma) is None]
     vz, fz, uz = _split_value_zone(f.value, decimal_comma)
     if not vz:
