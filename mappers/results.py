@@ -112,8 +112,22 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         if qr is None:
             notes.append("range-unparsed")
 
+    # 3a. OCR: a value (and range) outside the analyte's physiological span lost its
+    # decimal separator(s): scale back into the span, send to review
+    if raw.value.source == "ocr" and value is not None and match is not None and unit is not None and comparator is None:
+        span = plausible_span(match.component_key, unit.ucum)
+        if span is not None and not span[0] <= value <= span[1] and not decimals:
+            for d in (1, 2, 3):
+                cand = value / 10**d
+                if span[0] <= cand <= span[1]:
+                    value, decimals, value_parse = round(cand, d), d, 0.6
+                    notes.append("value-repaired")
+                    if rng is not None and rng.high is not None and rng.high > span[1]:
+                        rng = Range(None if rng.low is None else rng.low / 10**d, rng.high / 10**d, rng.text)
+                    break
+
     # 3b. OCR repair of the value, only where the reference range makes it safe
-    if raw.value.source == "ocr" and rng is not None:
+    if raw.value.source == "ocr" and rng is not None and "value-repaired" not in notes:
         fixed_value = _repair_ocr_value(raw.value.text, value, decimals, comparator, rng, raw.range.text if raw.range else "", ctx)
         if fixed_value is not None:
             value, decimals = fixed_value
@@ -292,6 +306,17 @@ def _rescore(m, score: float):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     return replace(m, score=score)
+
+
+@cache
+def _spans() -> dict[tuple[str, str], tuple[float, float]]:
+    with (Path(__file__).with_name("data") / "plausible_spans.csv").open(encoding="utf-8") as fh:
+        return {(r["component_key"], r["ucum"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(fh)}
+
+
+def plausible_span(component_key: str, ucum: str) -> tuple[float, float] | None:
+    """Physiologically possible values of an analyte in a unit (data table), or None."""
+    return _spans().get((component_key, ucum))
 
 
 def _range_decimals(text: str) -> int:

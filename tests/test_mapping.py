@@ -253,3 +253,37 @@ def test_map_results_uses_the_patient_sex_and_keeps_order() -> None:
     out = map_results(rows, meta, True)
     assert [r.raw.index for r in out] == [0, 1]
     assert out[0].interpretation == "L"
+
+
+# ------------------------------------------------------------------ OCR repairs (issue 3)
+
+
+def test_ocr_lost_decimal_separator_is_repaired_against_the_printed_range_and_sent_to_review() -> None:
+    # "4,33" read as "433" by OCR; the printed range "3,90 - 5,20" makes only 4.33 plausible
+    r = m("Erythrozyten", "433", "T/l", "3,90 - 5,20", confidence=0.8)
+    assert r.value == pytest.approx(4.33)
+    assert "value-repaired" in r.notes
+    assert r.review_status == "needs-review"
+
+
+def test_ocr_value_and_range_both_without_commas_use_the_analyte_span() -> None:
+    # haematocrit "43,8" with range "36,0-47,0", all commas lost: 438 % is impossible
+    r = m("Hématocrite", "438", "%", "360 - 470", confidence=0.8)
+    assert r.value == pytest.approx(43.8)
+    assert (r.ref_low, r.ref_high) == (pytest.approx(36.0), pytest.approx(47.0))
+    assert r.review_status == "needs-review"
+
+
+def test_text_layer_values_are_never_repaired() -> None:
+    r = m("Hématocrite", "438", "%", "360 - 470")  # digital: printed as is, kept as is
+    assert r.value == 438
+    assert "value-repaired" not in r.notes
+
+
+def test_ocr_unit_is_repaired_to_a_unit_the_analyte_accepts() -> None:
+    from mappers.repair import component_units, repair_unit
+
+    assert repair_unit('10"9/L', component_units("wbc")).ucum == "10*9/L"  # type: ignore[union-attr]
+    assert repair_unit("mmol/1", component_units("potassium")).ucum == "mmol/L"  # type: ignore[union-attr]
+    assert repair_unit("pmol/L", component_units("creatinine")).ucum == "umol/L"  # type: ignore[union-attr]
+    assert repair_unit("xyz", component_units("potassium")) is None
