@@ -18,6 +18,7 @@ from datetime import date
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word
 from extractors.layout import line_font_size
 from extractors.rules import lexicon
+from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 # ---------------------------------------------------------------- dates
 
@@ -284,35 +285,9 @@ def parse_sex(text: str) -> str | None:
 _NATID = re.compile(r"(?<![\dA-Za-z])(\d[\d .-]{8,20}\d)(?![\dA-Za-z])")
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-_VERHOEFF_D = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-               [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-               [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-               [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
-_VERHOEFF_P = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4], [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-               [8, 9, 1, 6, 0, 4, 3, 5, 2, 7], [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-               [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]]
-
-
-def _verhoeff_ok(digits: str) -> bool:
-    c = 0
-    for i, ch in enumerate(reversed(digits)):
-        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
-    return c == 0
-
-
 def _id_valid(kind: str, digits: str) -> bool:
     if kind == "lu":  # Luhn over the first 12 digits, Verhoeff over the first 11 + 13th
-        return _luhn_ok(digits[:12]) and _verhoeff_ok(digits[:11] + digits[12])
+        return luhn_valid(digits[:12]) and verhoeff_valid(digits[:11] + digits[12])
     if kind == "be":
         base, key = int(digits[:9]), int(digits[9:])
         return 97 - base % 97 == key or 97 - int("2" + digits[:9]) % 97 == key

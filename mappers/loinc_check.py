@@ -54,11 +54,21 @@ def loinc_check_digit(code: str) -> bool:
     return bool(m) and loinc_mod10(m.group(1)) == int(m.group(2))
 
 
+def verhoeff_valid(digits: str) -> bool:
+    """True when the last digit of ``digits`` is its Verhoeff check digit."""
+    c = 0
+    for i, ch in enumerate(reversed(digits)):
+        c = _D[c][_P[i % 8][int(ch)]]
+    return c == 0
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when the last digit of ``digits`` is its Luhn (mod 10) check digit."""
+    return loinc_mod10(digits[:-1]) == int(digits[-1])
+
+
 def snomed_check_digit(sctid: str) -> bool:
     """True when a SNOMED CT identifier passes its Verhoeff check digit."""
     if not sctid.isdigit() or not 6 <= len(sctid) <= 18:
         return False
-    c = 0
-    for i, ch in enumerate(reversed(sctid)):
-        c = _D[c][_P[i % 8][int(ch)]]
-    return c == 0
+    return verhoeff_valid(sctid)
