@@ -160,7 +160,7 @@ def discover(input_path: Path) -> list[Path]:
     out = []
     for p in sorted(input_path.rglob("*")):
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(input_path).parts):
-            if p.suffix.lower() in (".json", ".md", ".txt", ".csv", ".parquet") and not p.suffix.lower() == ".pdf":
+            if p.suffix.lower() in (".json", ".md", ".txt", ".csv", ".parquet"):
                 continue  # sidecar files (ground truth, notes) are not documents
             out.append(p)
     return out

@@ -32,13 +32,11 @@ class Repaired:
     similarity: float = 1.0  # in [0, 1]
 
 
-@cache
 def component_units(component_key: str) -> frozenset[str]:
-    """Every UCUM unit any LOINC code of this component accepts."""
-    with (_DATA / "loinc_lab.csv").open(encoding="utf-8") as fh:
-        return frozenset(
-            u for r in csv.DictReader(fh) if r["component_key"] == component_key for u in r["ucum_units"].split("|") if u
-        )
+    """Every UCUM unit any LOINC code of this component accepts (from the loaded terminology)."""
+    from mappers.terminology import load_terminology
+
+    return frozenset(u for row in load_terminology().codes.get(component_key, ()) for u in row.ucum_units if u)
 
 
 @cache

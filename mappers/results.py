@@ -20,10 +20,10 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from models import MappedResult, Printed, RawResult, ReportMeta
 from extractors.values import Range, parse_flag, parse_number, parse_range
@@ -268,18 +268,21 @@ def _expand_abbreviations(label: str, language: str | None = None) -> str:
 @cache
 def _strip_codes() -> dict[str, tuple[str, str]]:
     """component -> (LOINC, display) of its urine test-strip presence code."""
-    data = Path(__file__).with_name("data")
-    with (data / "loinc_lab.csv").open(encoding="utf-8") as fh:
-        ord_urine = {r["component_key"]: (r["loinc"], r["display_en"]) for r in csv.DictReader(fh)
-                     if r["system"] == "Urine" and r["scale"] == "Ord"}
-    with (data / "urine_strip.csv").open(encoding="utf-8") as fh:
+    from mappers.terminology import load_terminology
+
+    codes = load_terminology().codes
+    ord_urine = {
+        key: (row.loinc, row.display)
+        for key, rows in codes.items()
+        for row in rows
+        if row.system == "Urine" and row.scale == "Ord"
+    }
+    with (Path(__file__).with_name("data") / "urine_strip.csv").open(encoding="utf-8") as fh:
         return {r["component_key"]: ord_urine[r["strip_component_key"]] for r in csv.DictReader(fh)
                 if r["strip_component_key"] in ord_urine}
 
 
 def _strip_field(match):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
     code = _strip_codes().get(match.component_key)
     if code is None:
         return None
@@ -296,16 +299,10 @@ def _best_label(label: str, language: str | None, specimen_hint: str | None):  #
             continue
         score = m.score * (1.0 if i == 0 else 0.98)  # the label as printed wins ties
         if best is None or score > best.score:
-            best_key, best = v, m.model_copy(update={"score": score}) if hasattr(m, "model_copy") else _rescore(m, score)
+            best_key, best = v, replace(m, score=score)
         if best.score >= 0.999:
             break
     return best_key, best
-
-
-def _rescore(m, score: float):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    return replace(m, score=score)
 
 
 @cache
