@@ -58,15 +58,28 @@ def _ocr_fold(text: str) -> str:
     t = t.replace("µ", "u").replace("μ", "u")
     t = _EXPONENT.sub(lambda m: "10^" + m.group(1), t)
     t = re.sub(r"^[py](?=mol|g/|mol/)", "u", t)  # µ read as p or y ("pmol/l", "yumol/l")
-    t = t.replace("yu", "u")
-    t = re.sub(r"(?<=/)[1i|!](?=$|/)", "l", t)  # "mmol/1", "mg/di" -> "/l"
+    t = t.replace("yu", "u").replace("£", "f").replace("]", "l").replace("[", "l")
+    t = re.sub(r"^[w4v](?=/)", "u", t)  # "U/l" read as "W/1", "4/1", "V/l"
+    t = re.sub(r"^i(?=/)", "l", t)  # "l/l" read as "I/l"
+    t = re.sub(r"(?<=^f)[1i]$", "l", t)  # "fl" read as "f1", "£1"
+    t = re.sub(r"(?<=/)[1i|!](?=$|/|t$)", "l", t)  # "mmol/1", "mg/di", "ug/1t" -> "/l"
+    t = re.sub(r"(?<=/d)[1i|!]", "l", t)  # "g/d1" -> "g/dl"
+    t = re.sub(r"(?<=/l)t$", "", t)
     t = t.replace("|", "l").replace("dil", "dl").replace("di", "dl")
     t = re.sub(r"(?<=/)t$", "l", t)
     return t
 
 
-def repair_unit(printed: str, accepted: frozenset[str]) -> Repaired | None:
-    """The accepted unit the printed (OCR'd) text most likely is, or None."""
+TRUNCATED_SCORE = 0.8
+
+
+def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None = None) -> Repaired | None:
+    """The accepted unit the printed (OCR'd) text most likely is, or None.
+
+    ``box_chars``: about how many characters the word's box can hold. OCR sometimes drops
+    the end of a unit but keeps the box of the whole word ("U" in the box of "U/l"); a
+    spelling that starts with the reading and fits the box then scores ``TRUNCATED_SCORE``.
+    """
     if not printed or not accepted:
         return None
     folded = _ocr_fold(printed)
@@ -74,6 +87,11 @@ def repair_unit(printed: str, accepted: frozenset[str]) -> Repaired | None:
     for ucum in sorted(accepted):
         for spelling, key in _aliases().get(ucum, ()):
             score = fuzz.ratio(folded, key) / 100.0
+            if (
+                box_chars is not None and key.startswith(folded) and len(key) > len(folded)
+                and box_chars >= 1.5 * len(folded) and 0.7 * len(key) <= box_chars <= 1.5 * len(key)
+            ):
+                score = max(score, TRUNCATED_SCORE)
             if best is None or score > best[0]:
                 best = (score, spelling, ucum)
     if best is None or best[0] < 0.75:

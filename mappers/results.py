@@ -73,7 +73,11 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         accepted = component_units(first.component_key)
         from_ocr = raw.unit is not None and raw.unit.source == "ocr"
         if accepted and (unit is None or (from_ocr and unit.ucum not in accepted)):
-            fixed = repair_unit(unit_text, accepted)
+            box_chars = None
+            if from_ocr and raw.unit is not None and raw.unit.bbox.height > 0:
+                # average glyph width is about 0.45 of an OCR line box's height
+                box_chars = raw.unit.bbox.width / (0.45 * raw.unit.bbox.height)
+            fixed = repair_unit(unit_text, accepted, box_chars)
             if fixed is not None and fixed.ucum is not None:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
@@ -112,7 +116,17 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         if qr is None:
             notes.append("range-unparsed")
 
-    # 3a. OCR: a value (and range) outside the analyte's physiological span lost its
+    # 3a. OCR glued a low flag printed before the value ("- 6,7" read as "-6,7"): a
+    # negative reading against a range that cannot go below zero is the flag and the value
+    if (
+        raw.value.source == "ocr" and value is not None and value < 0 and comparator is None
+        and rng is not None and rng.low is not None and rng.low >= 0 and raw.value.text.lstrip()[:1] in "-–"
+    ):
+        value = -value
+        value_parse = min(value_parse, 0.8)
+        notes.append("flag-split-from-value")
+
+    # 3b. OCR: a value (and range) outside the analyte's physiological span lost its
     # decimal separator(s): scale back into the span, send to review
     if raw.value.source == "ocr" and value is not None and match is not None and unit is not None and comparator is None:
         span = plausible_span(match.component_key, unit.ucum)
@@ -126,7 +140,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
                         rng = Range(None if rng.low is None else rng.low / 10**d, rng.high / 10**d, rng.text)
                     break
 
-    # 3b. OCR repair of the value, only where the reference range makes it safe
+    # 3c. OCR repair of the value, only where the reference range makes it safe
     if raw.value.source == "ocr" and rng is not None and "value-repaired" not in notes:
         fixed_value = _repair_ocr_value(raw.value.text, value, decimals, comparator, rng, raw.range.text if raw.range else "", ctx)
         if fixed_value is not None:
@@ -229,6 +243,9 @@ def label_variants(label: str, language: str | None = None) -> list[str]:
     expanded = _expand_abbreviations(_DOTTED.sub(lambda m: m.group(1) if m.group(1).count(".") < 2 else m.group(1).replace(".", ""), label), language)
     if expanded != label:
         out.append(expanded)
+    lone = re.match(r"^\S\s+(?=\S{2,})", label)
+    if lone:  # a speck or a stray digit read before the label ("1 RDW", "j Lymphozyten")
+        out.append(label[lone.end():])
     if "-" in label:  # "HDL-Chol." -> "HDL cholestérol"
         dehyphen = _expand_abbreviations(label.replace("-", " "), language)
         if dehyphen not in out:

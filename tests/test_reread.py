@@ -1,0 +1,128 @@
+"""Issue 3: doubtful OCR words read again cell by cell, unit and label repairs (real tesseract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from extractors.ocr import _cell_box, ocr_page, reread_numbers, words_from_tesseract
+from extractors.preprocess import preprocess
+from extractors.render import render_page
+from extractors.tesseract import engine, parse_tsv, tessdata_dir
+from mappers.repair import component_units, repair_unit
+from mappers.results import MappingContext, label_variants, map_result
+from models import BBox, Printed, RawResult, Word, WordSource
+
+DE = MappingContext(decimal_comma=True, sex="female", language="de")
+
+
+@pytest.fixture(scope="module")
+def row_page(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One table row in 9-pt Times with wide gaps, rendered at 300 dpi, OCR'd (German model)."""
+    path = tmp_path_factory.mktemp("reread") / "row.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Times-Roman", 9)
+    y = A4[1] - 80
+    for text, x in (("Harnstoff", 60), ("3,3", 300), ("mmol/l", 360), ("2,8 bis 7,2", 460)):
+        c.drawString(x, y, text)
+    c.save()
+    r = render_page(path, 0, 300)
+    crop = r.image.crop((0, 0, r.image.width, int(120 * r.scale)))
+    image = preprocess(crop, dpi=300, deskew=False).image
+    page = ocr_page(image, 1, r.width_pt, 120.0, "deu")
+    return image, page, r.scale
+
+
+def test_parse_tsv_gives_typed_columns() -> None:
+    tsv = "5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t91.5\tSodium\n1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t\n"
+    data = parse_tsv(tsv)
+    assert data["text"] == ["Sodium", ""]
+    assert data["left"] == [10, 0] and data["conf"] == [91.5, -1.0]
+    words = words_from_tesseract(data, 1, 1.0, 1.0)
+    assert [w.text for w in words] == ["Sodium"]
+
+
+def test_tessdata_has_the_report_languages() -> None:
+    assert all((Path(tessdata_dir()) / f"{lang}.traineddata").exists() for lang in ("fra", "deu", "eng", "ltz"))
+
+
+def test_cell_box_stops_halfway_to_the_neighbour() -> None:
+    def w(text: str, x0: float, x1: float) -> Word:
+        return Word(text=text, bbox=BBox(x0=x0, top=100, x1=x1, bottom=110), page=1, confidence=0.5, source=WordSource.OCR)
+
+    left, mid, right = w("2,8", 100, 110), w("bis", 112, 122), w("7,2", 150, 160)
+    x, y, width, height = _cell_box(mid, (left, mid, right), 1.0, 1.0, (1000, 1000))
+    assert x == 111 and x + width == 128  # 1 pt gap to the left -> 1 pt / 2; 6 pt margin on the right
+    assert y < 100 and y + height > 110
+
+
+def test_page_reads_the_row(row_page) -> None:  # type: ignore[no-untyped-def]
+    _, page, _ = row_page
+    texts = [w.text for w in page.words]
+    assert "Harnstoff" in texts and "mmol/l" in texts
+
+
+def test_doubtful_number_is_read_again_from_its_cell(row_page) -> None:  # type: ignore[no-untyped-def]
+    image, page, scale = row_page
+    value = min(page.words, key=lambda w: abs(w.bbox.x0 - 300))
+    # the row-level misreading seen on scans: "3,3" -> "38", with middling confidence
+    wrong = value.model_copy(update={"text": "38", "confidence": 0.6})
+    words = tuple(wrong if w is value else w for w in page.words)
+    fixed = reread_numbers(engine("deu"), image, words, scale, scale)
+    new = next(w for w in fixed if w.bbox == value.bbox)
+    assert new.text == "3,3"
+    assert new.confidence > 0.6
+
+
+def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[no-untyped-def]
+    image, page, scale = row_page
+    value = min(page.words, key=lambda w: abs(w.bbox.x0 - 300))
+    sure = value.model_copy(update={"text": "38", "confidence": 0.99})  # above REREAD_BELOW: trusted
+    label = next(w for w in page.words if w.text == "Harnstoff").model_copy(update={"text": "Harnstaff", "confidence": 0.9})
+    words = tuple(sure if w is value else label if w.text == "Harnstoff" else w for w in page.words)
+    fixed = reread_numbers(engine("deu"), image, words, scale, scale)
+    assert [w.text for w in fixed] == [w.text for w in words]
+
+
+@pytest.mark.parametrize(
+    ("printed", "component", "ucum"),
+    [("W/1", "ast", "U/L"), ("4/1", "alt", "U/L"), ("I/l", "hematocrit", "L/L"), ("£1", "mcv", "fL"), ("g/d1i", "hemoglobin", "g/dL")],
+)
+def test_ocr_unit_confusions(printed: str, component: str, ucum: str) -> None:
+    fixed = repair_unit(printed, component_units(component))
+    assert fixed is not None and fixed.ucum == ucum
+
+
+def test_truncated_unit_is_repaired_only_when_its_box_holds_the_whole_spelling() -> None:
+    accepted = component_units("ast")
+    fixed = repair_unit("U", accepted, box_chars=3.0)  # "U" read in the box of "U/l"
+    assert fixed is not None and fixed.ucum == "U/L" and fixed.similarity < 1.0
+    assert repair_unit("U", accepted, box_chars=1.0) is None  # a box for one letter: really "U"
+    assert repair_unit("U", accepted) is None
+
+
+def test_a_speck_before_the_label_is_dropped_as_a_variant() -> None:
+    assert "RDW" in label_variants("1 RDW")
+    assert "Lymphozyten abs." in label_variants("j Lymphozyten abs.")
+    assert label_variants("RDW") == ["RDW"]
+
+
+def _ocr(text: str) -> Printed:
+    return Printed(text=text, page=1, bbox=BBox(x0=40, top=100, x1=90, bottom=110), confidence=0.9, source=WordSource.OCR)
+
+
+def test_low_flag_glued_before_an_ocr_value_is_split() -> None:
+    raw = RawResult(index=0, label=_ocr("Hämoglobin"), value=_ocr("-6,7"), unit=_ocr("mmol/l"), range=_ocr("7,4 bis 9,9"))
+    r = map_result(raw, DE)
+    assert r.value == pytest.approx(6.7) and r.interpretation == "L"
+    assert "flag-split-from-value" in r.notes and r.review_status == "needs-review"
+
+
+def test_negative_value_with_a_range_below_zero_is_kept() -> None:
+    raw = RawResult(index=0, label=_ocr("Basenüberschuss"), value=_ocr("-3,1"), unit=_ocr("mmol/l"), range=_ocr("-2,0 bis 3,0"))
+    r = map_result(raw, DE)
+    assert r.value == pytest.approx(-3.1)
+    assert "flag-split-from-value" not in r.notes
