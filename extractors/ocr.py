@@ -18,7 +18,8 @@ best among psm 3/4/6/11 on the scanned seeds (6 was the weakest).
 
 Tesseract runs single-threaded (``OMP_THREAD_LIMIT=1``): its OpenMP threading is much
 slower on small machines; parallelism comes from processing pages in separate processes.
-Images go to tesseract as BMP (pytesseract would PNG-encode them: ~0.15 s per A4 page).
+Tesseract runs in-process (:mod:`extractors.tesseract`): the model stays loaded and
+doubtful words are re-read cell by cell.
 """
 
 from __future__ import annotations
@@ -475,21 +476,29 @@ def language_from_words(words: Sequence[Word], default: str = DEFAULT_LANG) -> s
     return choose_language(language_scores([w.text for w in words]), default=default)
 
 
-def detect_ocr_language(image: Image.Image, default: str = DEFAULT_LANG, dpi: float = DEFAULT_DPI) -> str:
-    """One of ``fra``/``deu``/``eng`` (or ``fra+deu``) for a page image, before OCR.
+def detect_ocr_language_detailed(image: Image.Image, default: str = DEFAULT_LANG, dpi: float = DEFAULT_DPI) -> tuple[str, float]:
+    """(language, mean word confidence) from a quick look at the top of the page.
 
-    A fast pass with the ``eng`` model on a 150-dpi copy of the top 40% of the page
-    (header, patient block and first results carry the language), then cue-word counts.
-    With the model already loaded in-process this costs about a tenth of a page's OCR,
-    much less than a second full pass with another model when the first guess was wrong.
+    A pass with the ``eng`` model on a 150-dpi copy of the top 30% of the page (header,
+    patient block and first results carry the language), then cue-word counts. The
+    confidence tells an upside-down page (garbage, ~0.3) before any full OCR pass.
+    In-process this costs about 0.2 s (a seventh of a page's OCR) and picked the right
+    model for 32 of 33 upright scans (top 40%: 33 of 33 for 0.42 s; 100 dpi: 30 of 33) —
+    much less than a second full pass when the default model was the wrong guess.
     """
-    crop = image.crop((0, 0, image.width, max(1, int(image.height * 0.4))))
+    crop = image.crop((0, 0, image.width, max(1, int(image.height * 0.3))))
     factor = min(1.0, 150.0 / dpi)
     if factor < 1.0:
         crop = crop.resize((max(1, int(crop.width * factor)), max(1, int(crop.height * factor))), Image.Resampling.LANCZOS)
     data = run_tesseract(crop, "eng", psm=6, dpi=dpi * factor)
-    tokens = [str(t) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
-    return choose_language(language_scores(tokens), default=default)
+    pairs = [(str(t), float(c)) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
+    conf = fmean(c for _, c in pairs) / 100.0 if pairs else 0.0
+    return choose_language(language_scores([t for t, _ in pairs]), default=default), conf
+
+
+def detect_ocr_language(image: Image.Image, default: str = DEFAULT_LANG, dpi: float = DEFAULT_DPI) -> str:
+    """One of ``fra``/``deu``/``eng`` (or ``fra+deu``) for a page image, before OCR."""
+    return detect_ocr_language_detailed(image, default, dpi)[0]
 
 
 # --- whole page ----------------------------------------------------------------------------
@@ -545,7 +554,13 @@ def ocr_pdf_page_detailed(
     use_lang = lang or DEFAULT_LANG
     if lang is None and PREDETECT_LANGUAGE:  # a quick low-resolution look at the header picks the model
         t = time.perf_counter()
-        use_lang = detect_ocr_language(image, dpi=rendered.dpi)
+        use_lang, seen = detect_ocr_language_detailed(image, dpi=rendered.dpi)
+        if seen < LOW_CONFIDENCE and rotation == 0:  # garbage: probably upside down; ask OSD now, not after a full pass
+            osd = detect_orientation(image, rendered.dpi)
+            if osd is not None and osd.rotate:
+                rotation = osd.rotate
+                image = Image.fromarray(rotate_right_angle(to_array(image), rotation))
+                use_lang = detect_ocr_language(image, dpi=rendered.dpi)
         timings["language"] = time.perf_counter() - t
 
     t = time.perf_counter()

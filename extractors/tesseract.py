@@ -86,6 +86,9 @@ class CellRead:
     confidence: float  # 0..1
 
 
+SURE_CELL = 0.9  # a binarised cell read this surely is not read again in grey
+
+
 class Engine:
     """One tesseract model (``lang``, LSTM only, single-threaded) kept loaded."""
 
@@ -129,6 +132,8 @@ class Engine:
             pad = max(4, height // 3)
             best = CellRead(text="", confidence=-1.0)
             for variant in (bw, crop):  # own threshold first; the grey crop wins when surer
+                if best.confidence >= SURE_CELL:
+                    break
                 padded = cv2.copyMakeBorder(variant, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
                 api.SetImage(Image.fromarray(padded))
                 text = (api.GetUTF8Text() or "").strip()
@@ -139,7 +144,40 @@ class Engine:
         return out
 
 
+@dataclass(frozen=True)
+class OsdResult:
+    rotate: int  # clockwise degrees that make the page upright
+    confidence: float  # tesseract's orientation confidence (real pages: 5-20)
+
+
+class OsdEngine:
+    """Tesseract's orientation and script detection, in-process."""
+
+    def __init__(self, tessdata: str | None = None) -> None:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        import tesserocr
+
+        self._api = tesserocr.PyTessBaseAPI(path=tessdata or tessdata_dir(), lang="osd", psm=tesserocr.PSM.OSD_ONLY)
+
+    def detect(self, image: Image.Image, dpi: float) -> OsdResult | None:
+        self._api.SetImage(image)
+        self._api.SetSourceResolution(max(70, int(round(dpi))))
+        found = self._api.DetectOrientationScript()
+        if not found:
+            return None
+        return OsdResult(rotate=(360 - int(found["orient_deg"])) % 360, confidence=float(found["orient_conf"]))
+
+
 _ENGINES: dict[tuple[int, str, str], Engine] = {}
+_OSD: dict[int, OsdEngine] = {}
+
+
+def osd_engine() -> OsdEngine:
+    pid = os.getpid()
+    if pid not in _OSD:
+        _OSD.clear()
+        _OSD[pid] = OsdEngine()
+    return _OSD[pid]
 
 
 def engine(lang: str) -> Engine:

@@ -9,9 +9,14 @@ Measurements (digital inputs):
   floor of text-layer extraction;
 - ``pipeline``: ``flows.pipeline.convert_document`` per file (extract, parse, map, FHIR,
   bundle write), one process.
-With ``--ocr`` (scanned inputs): ``tesseract-cli`` (the same page images, same language,
-``--psm 6``, ``OMP_THREAD_LIMIT=1``, 1 and 2 parallel processes) against ``pipeline-ocr``
-(1 and 2 worker processes).
+With ``--ocr`` (scanned inputs), on the same page images (rendered at the pipeline's dpi):
+- ``tesseract-cli``: the ``tesseract`` command, same settings as the pipeline's page pass
+  (``--oem 1 --psm 4 --dpi`` and ``preserve_interword_spaces``, the document's language,
+  ``OMP_THREAD_LIMIT=1``), 1 and 2 parallel processes;
+- ``tesseract-api``: the same page pass in-process (tesserocr, model loaded once per
+  process) — the engine the pipeline itself uses, so the fairest raw floor;
+- ``pipeline-ocr``: the whole conversion (render, clean-up, language, OCR, re-reading
+  doubtful cells, parse, map, FHIR, write), 1 and 2 worker processes.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ mode, files, out, workers = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], i
 t_import = time.perf_counter()
 if mode == "pdfplumber-words":
     import pdfplumber
+elif mode == "tesseract-api":
+    from extractors.tesseract import engine
+    from PIL import Image
 elif mode.startswith("pipeline"):
     from flows.pipeline import Settings, convert_document, convert_batch
     import extractors.document, extractors.parse, mappers.results, mappers.fhir, flows.writers
@@ -47,6 +55,10 @@ if mode == "pdfplumber-words":
         with pdfplumber.open(f) as pdf:
             for p in pdf.pages:
                 p.extract_words(); pages += 1
+elif mode == "tesseract-api":
+    for f in files:  # files are page images here: "path|lang"
+        path, lang = f.split("|")
+        engine(lang).read_page(Image.open(path), 4, 300); pages += 1
 elif mode == "pipeline":
     s = Settings(out_dir=Path(out), workers=1)
     for f in files:
@@ -82,27 +94,41 @@ def _pdfs(input_path: Path) -> list[str]:
     return [str(p) for p in sorted(input_path.rglob("*.pdf"))]
 
 
-def _tesseract_cli(files: list[str], workers: int, lang: str = "fra", dpi: int = 300) -> dict[str, Any]:
-    """Bare tesseract on the same pages, rendered at the same dpi as the pipeline."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from extractors.render import render_page
-
+def _page_images(files: list[str], dpi: int = 300) -> list[tuple[Path, str]]:
+    """Every page rendered at ``dpi`` (PNG in a temp folder) with its document's language,
+    as the pipeline detects it (the same upright pages: rotation is the pipeline's cost)."""
     import pypdfium2 as pdfium
 
+    from extractors.ocr import detect_ocr_language
+    from extractors.preprocess import preprocess
+    from extractors.render import render_page
+
     tmp = Path(tempfile.mkdtemp(prefix="pdf2fhir-bench-"))
-    images: list[Path] = []
+    images: list[tuple[Path, str]] = []
     for f in files:
         n = len(pdfium.PdfDocument(f))
+        lang = None
         for i in range(n):
             r = render_page(Path(f), i, dpi)
+            if lang is None:
+                lang = detect_ocr_language(preprocess(r.image, dpi=r.dpi).image, dpi=r.dpi)
             p = tmp / f"{Path(f).stem}-{i}.png"
             r.image.save(p)
-            images.append(p)
+            images.append((p, lang))
+    return images
+
+
+def _tesseract_cli(images: list[tuple[Path, str]], workers: int) -> dict[str, Any]:
+    """Bare tesseract command on the page images, the pipeline's page-pass settings."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from extractors.ocr import tesseract_config
+
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
-    def one(img: Path) -> None:
-        subprocess.run(["tesseract", str(img), "stdout", "-l", lang, "--oem", "1", "--psm", "6", "tsv"],
+    def one(item: tuple[Path, str]) -> None:
+        img, lang = item
+        subprocess.run(["tesseract", str(img), "stdout", "-l", lang, *tesseract_config().split(), "tsv"],
                        capture_output=True, env=env, check=True)
 
     t0 = time.perf_counter()
@@ -113,6 +139,21 @@ def _tesseract_cli(files: list[str], workers: int, lang: str = "fra", dpi: int =
             "pages_per_second": len(images) / elapsed, "peak_rss_mb": None, "import_seconds": 0.0}
 
 
+def _tesseract_api(images: list[tuple[Path, str]], out: Path, workers: int) -> dict[str, Any]:
+    """The in-process page pass, pages split over ``workers`` child processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = [f"{p}|{lang}" for p, lang in images]
+    shares = [items[i::workers] for i in range(workers)]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        results = list(ex.map(lambda share: _child("tesseract-api", share, out, 1), [s for s in shares if s]))
+    elapsed = time.perf_counter() - t0
+    return {"mode": "tesseract-api", "workers": workers, "pages": len(images), "seconds": elapsed,
+            "pages_per_second": len(images) / elapsed,
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "import_seconds": max(r["import_seconds"] for r in results)}
+
+
 def run_bench(input_path: Path, out: Path, repeat: int = 1, ocr: bool = False) -> dict[str, Any]:
     files = _pdfs(input_path) * max(1, repeat)
     out.mkdir(parents=True, exist_ok=True)
@@ -121,8 +162,10 @@ def run_bench(input_path: Path, out: Path, repeat: int = 1, ocr: bool = False) -
         rows.append(_child("pdfplumber-words", files, out))
         rows.append(_child("pipeline", files, out))
     else:
+        images = _page_images(files)
         for w in (1, 2):
-            rows.append(_tesseract_cli(files, w))
+            rows.append(_tesseract_cli(images, w))
+            rows.append(_tesseract_api(images, out, w))
             rows.append(_child("pipeline-ocr", files, out / f"w{w}", w))
     table = Table(title=f"pdf2fhir bench: {len(files)} files from {input_path}")
     for col in ("measurement", "workers", "pages", "seconds", "pages/s", "s/page", "start-up s", "peak RSS MB"):
@@ -141,8 +184,10 @@ def run_bench(input_path: Path, out: Path, repeat: int = 1, ocr: bool = False) -
         Console().print(f"pipeline time / raw pdfplumber time: {summary['pipeline_over_raw']:.2f}x")
     else:
         for w in (1, 2):
-            cli = next(r for r in rows if r["mode"] == "tesseract-cli" and r["workers"] == w)
             pipe = next(r for r in rows if r["mode"] == "pipeline-ocr" and r["workers"] == w)
-            summary[f"ocr_overhead_w{w}"] = pipe["seconds"] / cli["seconds"] - 1.0
-            Console().print(f"{w} worker(s): pipeline adds {100 * summary[f'ocr_overhead_w{w}']:.1f}% to bare tesseract")
+            for base in ("tesseract-cli", "tesseract-api"):
+                raw = next(r for r in rows if r["mode"] == base and r["workers"] == w)
+                key = f"ocr_overhead_vs_{base.split('-')[1]}_w{w}"
+                summary[key] = pipe["seconds"] / raw["seconds"] - 1.0
+                Console().print(f"{w} worker(s): pipeline adds {100 * summary[key]:.1f}% to bare {base}")
     return summary

@@ -65,6 +65,9 @@ def _ocr_fold(text: str) -> str:
     t = re.sub(r"(?<=/)[1i|!](?=$|/|t$)", "l", t)  # "mmol/1", "mg/di", "ug/1t" -> "/l"
     t = re.sub(r"(?<=/d)[1i|!]", "l", t)  # "g/d1" -> "g/dl"
     t = re.sub(r"(?<=/l)t$", "", t)
+    if "/" not in t:
+        t = re.sub(r"(?<=[a-z]{2})a$", "/l", t)  # "/l" read as one "A": "mmolA", "IUA"
+        t = re.sub(r"(?<=mol)[i1l]$", "/l", t)  # "/l" read as one "i": "pmoli"
     t = t.replace("|", "l").replace("dil", "dl").replace("di", "dl")
     t = re.sub(r"(?<=/)t$", "l", t)
     return t

@@ -89,7 +89,10 @@ def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[n
 
 @pytest.mark.parametrize(
     ("printed", "component", "ucum"),
-    [("W/1", "ast", "U/L"), ("4/1", "alt", "U/L"), ("I/l", "hematocrit", "L/L"), ("£1", "mcv", "fL"), ("g/d1i", "hemoglobin", "g/dL")],
+    [
+        ("W/1", "ast", "U/L"), ("4/1", "alt", "U/L"), ("I/l", "hematocrit", "L/L"), ("£1", "mcv", "fL"),
+        ("g/d1i", "hemoglobin", "g/dL"), ("mmolA", "potassium", "mmol/L"), ("pmoli", "iron", "umol/L"),
+    ],
 )
 def test_ocr_unit_confusions(printed: str, component: str, ucum: str) -> None:
     fixed = repair_unit(printed, component_units(component))
