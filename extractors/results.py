@@ -126,6 +126,24 @@ def _merge_header_phrases(cells: list[tuple[Word, ...]], size: float) -> list[tu
     return out
 
 
+def _split_mixed_header(cell: tuple[Word, ...]) -> list[tuple[Word, ...]]:
+    """A header cell that names two columns ("Unités / Einheit  Valeurs usuelles /
+    Referenzwerte" when OCR boxes make the gap between them look small): split at the
+    widest gap when it clearly stands out (twice the next) and its two sides name
+    different columns."""
+    if len(cell) < 2:
+        return [cell]
+    gaps = sorted(((cell[j].bbox.x0 - cell[j - 1].bbox.x1, j) for j in range(1, len(cell))), reverse=True)
+    if len(gaps) > 1 and gaps[0][0] < 2 * max(gaps[1][0], 0.5):
+        return [cell]
+    i = gaps[0][1]
+    left, right = cell[:i], cell[i:]
+    a, b = _header_role(_text(left)), _header_role(_text(right))
+    if a is not None and b is not None and a != b:
+        return _split_mixed_header(left) + _split_mixed_header(right)
+    return [cell]
+
+
 def _is_date_word(text: str) -> bool:
     d = find_date(text)
     return d is not None and d.start == 0 and d.end >= len(text.rstrip("*"))
@@ -134,6 +152,7 @@ def _is_date_word(text: str) -> bool:
 def detect_header(line: Line, collection_date: str | None) -> Columns | None:
     """Columns from a header line, or None when the line is not a table header."""
     cells = _merge_header_phrases(split_cells(line, gap_em=0.8), line_font_size(line))
+    cells = [part for cell in cells for part in _split_mixed_header(cell)]
     cols: list[Column] = []
     dates: list[tuple[Column, str]] = []
     for cell in cells:

@@ -66,7 +66,7 @@ def _ocr_fold(text: str) -> str:
     t = re.sub(r"(?<=/d)[1i|!]", "l", t)  # "g/d1" -> "g/dl"
     t = re.sub(r"(?<=/l)t$", "", t)
     if "/" not in t:
-        t = re.sub(r"(?<=[a-z]{2})a$", "/l", t)  # "/l" read as one "A": "mmolA", "IUA"
+        t = re.sub(r"(?<=[a-z])a$", "/l", t)  # "/l" read as one "A": "mmolA", "IUA", "TA"
         t = re.sub(r"(?<=mol)[i1l]$", "/l", t)  # "/l" read as one "i": "pmoli"
     t = t.replace("|", "l").replace("dil", "dl").replace("di", "dl")
     t = re.sub(r"(?<=/)t$", "l", t)
@@ -100,6 +100,20 @@ def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None 
     if best is None or best[0] < 0.75:
         return None
     return Repaired(text=best[1], ucum=best[2], similarity=best[0])
+
+
+def repair_range_texts(text: str) -> list[str]:
+    """Readings of an OCR'd range that failed to parse, most likely first: an opening
+    bracket read as a letter or digit ("f4,00-5,20]", "127,0-33,0]"), or an extra digit
+    before it ("[111,5-14,5]")."""
+    t = text.strip()
+    out: list[str] = []
+    if t.endswith("]") and "[" not in t and len(t) > 3 and t[0] in "fFtlI1|!({":
+        out.append("[" + t[1:])
+    m = re.match(r"^\[([1lI|])(\d)", t)
+    if m and t.endswith("]"):
+        out.append("[" + t[2:])
+    return out
 
 
 _VALUE_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "!": "1", "S": "5", "B": "8", "Z": "2"})

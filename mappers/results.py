@@ -110,6 +110,15 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
     # 3. range
     rng: Range | None = parse_range(raw.range.text, ctx.decimal_comma, ctx.sex) if raw.range else None
+    if raw.range and rng is None and raw.range.source == "ocr":
+        from mappers.repair import repair_range_texts
+
+        for candidate in repair_range_texts(raw.range.text):
+            rng = parse_range(candidate, ctx.decimal_comma, ctx.sex)
+            if rng is not None and (rng.low is None or rng.high is None or rng.low < rng.high):
+                notes.append("range-repaired")
+                break
+            rng = None
     ref_text = raw.range.text if raw.range else None
     if raw.range and rng is None:
         qr = _qualitative(raw.range.text)
@@ -182,6 +191,8 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     else:
         unit_conf = (_reading(raw.unit) if raw.unit else 0.9) * unit.score
     range_conf = (_reading(raw.range) * (1.0 if (rng is not None or value_text is not None) else 0.6)) if raw.range else 0.95
+    if "range-repaired" in notes:
+        range_conf = min(range_conf, 0.7)  # a guessed bracket or digit: the range is checked by a person
     if raw.value.source == "ocr":
         if rng is None and value is not None:
             range_conf = min(range_conf, 0.8)  # nothing to check an OCR'd number against

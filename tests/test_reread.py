@@ -129,3 +129,32 @@ def test_negative_value_with_a_range_below_zero_is_kept() -> None:
     r = map_result(raw, DE)
     assert r.value == pytest.approx(-3.1)
     assert "flag-split-from-value" not in r.notes
+
+
+@pytest.mark.parametrize(
+    ("printed", "low", "high"),
+    [("f4,00-5,20]", 4.0, 5.2), ("127,0-33,0]", 27.0, 33.0), ("[111,5-14,5]", 11.5, 14.5)],
+)
+def test_ocr_range_with_a_misread_bracket_is_repaired_and_doubted(printed: str, low: float, high: float) -> None:
+    raw = RawResult(index=0, label=_ocr("Hämoglobin"), value=_ocr("13,0"), unit=_ocr("g/dl"), range=_ocr(printed))
+    r = map_result(raw, DE)
+    assert (r.ref_low, r.ref_high) == (pytest.approx(low), pytest.approx(high))
+    assert "range-repaired" in r.notes and r.confidence_fields["range"] <= 0.7
+
+
+def test_header_cell_naming_two_columns_is_split() -> None:
+    # word boxes as tesseract gave them on a skewed scan: "Einheit" and "Valeurs" 14 pt
+    # apart in 6.7-pt text, so the unit and range titles arrived as one cell
+    from extractors.layout import group_lines
+    from extractors.results import detect_header
+
+    boxes = [("Analyse", 42.7, 65.97), ("/", 67.89, 70.05), ("Parameter", 71.73, 103.88), ("Résultat", 265.09, 289.8),
+             ("/", 291.48, 293.64), ("Befund", 295.08, 317.15), ("Unités", 332.03, 350.5), ("/", 352.42, 354.58),
+             ("Einheit", 356.02, 378.09), ("Valeurs", 392.48, 415.27), ("usuelles", 416.95, 440.46), ("/", 441.9, 444.3),
+             ("Referenzwerte", 445.74, 489.88), ("Ind.", 508.12, 519.87), ("/", 521.79, 524.19), ("Bew.", 525.63, 540.26)]
+    words = [Word(text=t, bbox=BBox(x0=a, top=186.69, x1=b, bottom=193.41), page=1, font_size=6.72, confidence=0.9,
+                  source=WordSource.OCR) for t, a, b in boxes]
+    (line,) = group_lines(words)
+    cols = detect_header(line, None)
+    assert cols is not None
+    assert [c.role for c in cols.cols] == ["label", "value", "unit", "range", "flag"]
