@@ -25,7 +25,6 @@ doubtful words are re-read cell by cell.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import unicodedata
@@ -42,6 +41,7 @@ from PIL import Image
 
 from extractors.preprocess import (
     Orientation,
+    at_most_dpi,
     detect_orientation,
     lines_look_vertical,
     preprocess,
@@ -65,11 +65,6 @@ _FLAG_CHARS = frozenset("+-*HLhlNn↑↓")
 NOISE_CONFIDENCE = 0.2  # a lone character read with less confidence than this is a speck
 
 
-def ensure_single_thread() -> None:
-    """Tesseract's OpenMP threads slow it down on 2-core boxes; processes give parallelism."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-
-
 def tesseract_config(psm: int = DEFAULT_PSM, dpi: float = DEFAULT_DPI) -> str:
     """The same settings as command-line options (for the ``tesseract`` CLI baseline)."""
     return f"--oem 1 --psm {psm} --dpi {int(round(dpi))} -c preserve_interword_spaces=1"
@@ -77,7 +72,6 @@ def tesseract_config(psm: int = DEFAULT_PSM, dpi: float = DEFAULT_DPI) -> str:
 
 def run_tesseract(image: Image.Image, lang: str, psm: int = DEFAULT_PSM, dpi: float = DEFAULT_DPI) -> dict[str, list[Any]]:
     """Recognise ``image`` with the process's loaded ``lang`` model; TSV columns."""
-    ensure_single_thread()
     return engine(lang).read_page(image, psm, dpi)
 
 
@@ -418,7 +412,6 @@ def ocr_page(
     gray = to_array(image)
     rulings = find_rulings(gray, scale)
     clean = Image.fromarray(erase_rulings(gray, rulings)) if erase_rules else image
-    ensure_single_thread()
     eng = engine(lang)
     data = eng.read_page(clean, psm, dpi=72.0 * scale)
     words = words_from_tesseract(data, page_number, scale_x, scale_y)
@@ -486,11 +479,8 @@ def detect_ocr_language_detailed(image: Image.Image, default: str = DEFAULT_LANG
     model for 32 of 33 upright scans (top 40%: 33 of 33 for 0.42 s; 100 dpi: 30 of 33) —
     much less than a second full pass when the default model was the wrong guess.
     """
-    crop = image.crop((0, 0, image.width, max(1, int(image.height * 0.3))))
-    factor = min(1.0, 150.0 / dpi)
-    if factor < 1.0:
-        crop = crop.resize((max(1, int(crop.width * factor)), max(1, int(crop.height * factor))), Image.Resampling.LANCZOS)
-    data = run_tesseract(crop, "eng", psm=6, dpi=dpi * factor)
+    crop, crop_dpi = at_most_dpi(image.crop((0, 0, image.width, max(1, int(image.height * 0.3)))), dpi, 150.0)
+    data = run_tesseract(crop, "eng", psm=6, dpi=crop_dpi)
     pairs = [(str(t), float(c)) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
     conf = fmean(c for _, c in pairs) / 100.0 if pairs else 0.0
     return choose_language(language_scores([t for t, _ in pairs]), default=default), conf
@@ -547,6 +537,13 @@ def ocr_pdf_page_detailed(
     timings["preprocess"] = time.perf_counter() - t
     image, rotation = pre.image, pre.rotation
 
+    asked: dict[int, Orientation | None] = {}
+
+    def osd(img: Image.Image) -> Orientation | None:  # asked at most once per image
+        if id(img) not in asked:
+            asked[id(img)] = detect_orientation(img, rendered.dpi)
+        return asked[id(img)]
+
     def run(img: Image.Image, rot: int, use_lang: str) -> Page:
         w, h = _upright_size(rendered.width_pt, rendered.height_pt, rot)
         return ocr_page(img, page_index + 1, w, h, use_lang, psm=psm, rotation=rot, route_reason=route_reason)
@@ -556,9 +553,9 @@ def ocr_pdf_page_detailed(
         t = time.perf_counter()
         use_lang, seen = detect_ocr_language_detailed(image, dpi=rendered.dpi)
         if seen < LOW_CONFIDENCE and rotation == 0:  # garbage: probably upside down; ask OSD now, not after a full pass
-            osd = detect_orientation(image, rendered.dpi)
-            if osd is not None and osd.rotate:
-                rotation = osd.rotate
+            found = osd(image)
+            if found is not None and found.rotate:
+                rotation = found.rotate
                 image = Image.fromarray(rotate_right_angle(to_array(image), rotation))
                 use_lang = detect_ocr_language(image, dpi=rendered.dpi)
         timings["language"] = time.perf_counter() - t
@@ -571,7 +568,7 @@ def ocr_pdf_page_detailed(
     if page.quality < LOW_CONFIDENCE:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
         gray = to_array(image)
-        for turn in retry_turns(detect_orientation(image, rendered.dpi), lines_look_vertical(gray)):
+        for turn in retry_turns(osd(image), lines_look_vertical(gray)):
             turned = Image.fromarray(rotate_right_angle(gray, turn))
             retry = run(turned, (rotation + turn) % 360, use_lang)
             if retry.quality > page.quality:

@@ -109,17 +109,23 @@ def lines_look_vertical(gray: np.ndarray) -> bool:
 OSD_DPI = 150  # OSD on a 150-dpi copy: same answers as 300 dpi on the scanned seeds, ~4x cheaper
 
 
+def at_most_dpi(image: Image.Image, dpi: float, max_dpi: float) -> tuple[Image.Image, float]:
+    """``image`` (at ``dpi``) downscaled to ``max_dpi`` when finer; with its new dpi."""
+    factor = min(1.0, max_dpi / dpi) if dpi > 0 else 1.0
+    if factor >= 1.0:
+        return image, dpi
+    size = (max(1, int(image.width * factor)), max(1, int(image.height * factor)))
+    return image.resize(size, Image.Resampling.LANCZOS), dpi * factor
+
+
 def detect_orientation(image: Image.Image, dpi: float = 300) -> Orientation | None:
     """Tesseract OSD (in-process, on a copy of at most ``OSD_DPI``); ``None`` when it fails
     (sparse page) or is not confident."""
     from extractors.tesseract import osd_engine
 
-    factor = min(1.0, OSD_DPI / dpi) if dpi > 0 else 1.0
-    small = image.convert("L")
-    if factor < 1.0:
-        small = small.resize((max(1, int(small.width * factor)), max(1, int(small.height * factor))), Image.Resampling.LANCZOS)
+    small, small_dpi = at_most_dpi(image.convert("L"), dpi, OSD_DPI)
     try:
-        osd = osd_engine().detect(small, dpi * factor)
+        osd = osd_engine().detect(small, small_dpi)
     except (RuntimeError, ValueError):
         return None
     if osd is None or osd.rotate not in (0, 90, 180, 270) or osd.confidence < OSD_MIN_CONFIDENCE:

@@ -18,16 +18,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 from PIL import Image
 
+T = TypeVar("T")
 _TSV_COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
                 "left", "top", "width", "height", "conf", "text")
 _KNOWN_TESSDATA = (
@@ -168,24 +169,26 @@ class OsdEngine:
         return OsdResult(rotate=(360 - int(found["orient_deg"])) % 360, confidence=float(found["orient_conf"]))
 
 
-_ENGINES: dict[tuple[int, str, str], Engine] = {}
-_OSD: dict[int, OsdEngine] = {}
+_LOADED: dict[tuple[int, str], Any] = {}
 
 
-def osd_engine() -> OsdEngine:
+def _per_process(name: str, make: Callable[[], T]) -> T:
+    """One loaded model per worker process (created on first use; never shared across a
+    fork: a child's first call loads its own)."""
     pid = os.getpid()
-    if pid not in _OSD:
-        _OSD.clear()
-        _OSD[pid] = OsdEngine()
-    return _OSD[pid]
+    if any(k[0] != pid for k in _LOADED):
+        _LOADED.clear()
+    key = (pid, name)
+    if key not in _LOADED:
+        _LOADED[key] = make()
+    return _LOADED[key]  # type: ignore[no-any-return]
 
 
 def engine(lang: str) -> Engine:
-    """The process's engine for ``lang`` (created on first use; never shared across a fork)."""
-    key = (os.getpid(), lang, tessdata_dir())
-    eng = _ENGINES.get(key)
-    if eng is None:
-        for stale in [k for k in _ENGINES if k[0] != key[0]]:
-            del _ENGINES[stale]
-        eng = _ENGINES[key] = Engine(lang)
-    return eng
+    """The process's recognition engine for ``lang``."""
+    return _per_process(lang, lambda: Engine(lang))
+
+
+def osd_engine() -> OsdEngine:
+    """The process's orientation detector."""
+    return _per_process("osd", OsdEngine)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from models import ConversionOutcome, MappedResult, ParsedReport, SourceDocument, WordSource
+from models import ConversionOutcome, MappedResult, SourceDocument, WordSource
 
 log = logging.getLogger("pdf2fhir")
 
