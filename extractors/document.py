@@ -48,7 +48,17 @@ def _check_bytes(data: bytes, limits: Limits) -> None:
         raise ExtractionError("not-a-pdf", "no %PDF- header in the first kilobyte")
 
 
-OcrFn = Callable[[Path, int, str | None, str], Page]
+@dataclass(frozen=True)
+class OcrHint:
+    """What a document's earlier OCR pages settled on, offered to its later pages: one
+    document, one language model; a page scanned upside down usually has upside-down
+    neighbours. A prior, not an order: a later page that reads badly is re-checked."""
+
+    lang: str | None = None
+    rotation: int = 0
+
+
+OcrFn = Callable[[Path, int, OcrHint, str], Page]
 
 
 def extract_document(
@@ -122,22 +132,22 @@ def extract_document(
 
     if ocr_needed:
         ocr_fn = ocr or _default_ocr
-        lang: str | None = None
+        hint = OcrHint()
         for i, reason in ocr_needed:
             try:
-                page = ocr_fn(path, i, lang, reason)
+                page = ocr_fn(path, i, hint, reason)
             except Exception as exc:  # noqa: BLE001
                 raise ExtractionError("ocr-failed", f"page {i + 1}: {type(exc).__name__}") from exc
-            if lang is None:
-                lang = _ocr_lang_of(page)
+            if page.words:
+                hint = OcrHint(lang=hint.lang or _ocr_lang_of(page), rotation=page.rotation)
             pages[i] = page
     return ExtractedDocument(source=src.model_copy(update={"page_count": len(pages)}), pages=tuple(pages))
 
 
-def _default_ocr(path: Path, index: int, lang: str | None, reason: str) -> Page:
+def _default_ocr(path: Path, index: int, hint: OcrHint, reason: str) -> Page:
     from extractors.ocr import ocr_pdf_page
 
-    return ocr_pdf_page(path, index, lang, route_reason=reason)
+    return ocr_pdf_page(path, index, hint.lang, route_reason=reason, rotation_hint=hint.rotation)
 
 
 def _ocr_lang_of(page: Page) -> str | None:

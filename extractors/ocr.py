@@ -505,12 +505,20 @@ class OcrResult:
 def retry_turns(osd: Orientation | None, lines_vertical: bool) -> tuple[int, ...]:
     """Extra clockwise turns to try on a page whose OCR confidence came out low.
 
-    Trust OSD when it answers; when it cannot (few characters), try the plausible turns
-    and let the OCR confidence decide.
+    Trust OSD when it names a turn. When it cannot answer (few characters) or says the
+    page is upright although it read badly (OSD called upside-down scans upright with
+    confidence 3 to 5), try the plausible turns: a cheap look decides before a full pass.
     """
-    if osd is not None:
-        return (osd.rotate,) if osd.rotate else ()
+    if osd is not None and osd.rotate:
+        return (osd.rotate,)
     return (90, 270) if lines_vertical else (180,)
+
+
+def _look_confidence(image: Image.Image, dpi: float) -> float:
+    return detect_ocr_language_detailed(image, dpi=dpi)[1]
+
+
+LOOK_MARGIN = 0.1  # a turned page must read this much surer in the quick look to earn a full pass
 
 
 def _upright_size(width_pt: float, height_pt: float, rotation: int) -> tuple[float, float]:
@@ -525,15 +533,19 @@ def ocr_pdf_page_detailed(
     dpi: float = DEFAULT_DPI,
     psm: int = DEFAULT_PSM,
     route_reason: str = "ocr",
+    rotation_hint: int = 0,
 ) -> OcrResult:
-    """Render + preprocess + (language) + OCR one page, with per-step timings (seconds)."""
+    """Render + preprocess + (language) + OCR one page, with per-step timings (seconds).
+
+    ``rotation_hint``: the turn an earlier page of the document needed; tried first, and
+    re-checked like any other guess when the page reads badly."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
     rendered = render_page(pdf_path, page_index, dpi)
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pre = preprocess(rendered.image, dpi=rendered.dpi)
+    pre = preprocess(rendered.image, dpi=rendered.dpi, rotation=rotation_hint or None)
     timings["preprocess"] = time.perf_counter() - t
     image, rotation = pre.image, pre.rotation
 
@@ -558,6 +570,11 @@ def ocr_pdf_page_detailed(
                 rotation = found.rotate
                 image = Image.fromarray(rotate_right_angle(to_array(image), rotation))
                 use_lang = detect_ocr_language(image, dpi=rendered.dpi)
+            elif not lines_look_vertical(to_array(image)):  # OSD unsure or says upright: compare with the page turned over
+                turned = Image.fromarray(rotate_right_angle(to_array(image), 180))
+                turned_lang, turned_seen = detect_ocr_language_detailed(turned, dpi=rendered.dpi)
+                if turned_seen > seen + LOOK_MARGIN:
+                    rotation, image, use_lang = 180, turned, turned_lang
         timings["language"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -568,8 +585,16 @@ def ocr_pdf_page_detailed(
     if page.quality < LOW_CONFIDENCE:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
         gray = to_array(image)
-        for turn in retry_turns(osd(image), lines_look_vertical(gray)):
+        found = osd(image)
+        trusted = found is not None and found.rotate != 0
+        here: float | None = None
+        for turn in retry_turns(found, lines_look_vertical(gray)):
             turned = Image.fromarray(rotate_right_angle(gray, turn))
+            if not trusted:  # a cheap look first: most low pages (faxes, photos) are upright and stay so
+                if here is None:
+                    here = _look_confidence(image, rendered.dpi)
+                if _look_confidence(turned, rendered.dpi) <= here + LOOK_MARGIN:
+                    continue
             retry = run(turned, (rotation + turn) % 360, use_lang)
             if retry.quality > page.quality:
                 page, upright = retry, turned
@@ -586,7 +611,13 @@ def ocr_pdf_page_detailed(
 
 
 def ocr_pdf_page(
-    pdf_path: Path, page_index: int, lang: str | None = None, *, dpi: float = DEFAULT_DPI, route_reason: str = "ocr"
+    pdf_path: Path,
+    page_index: int,
+    lang: str | None = None,
+    *,
+    dpi: float = DEFAULT_DPI,
+    route_reason: str = "ocr",
+    rotation_hint: int = 0,
 ) -> Page:
     """Render page ``page_index`` (0-based) of ``pdf_path``, clean it up and OCR it.
 
@@ -594,24 +625,5 @@ def ocr_pdf_page(
     OCRs with :data:`DEFAULT_LANG`, reads the language from the words and re-OCRs with
     the detected model when it differs (detect once per document and pass it on).
     """
-    return ocr_pdf_page_detailed(pdf_path, page_index, lang, dpi=dpi, route_reason=route_reason).page
+    return ocr_pdf_page_detailed(pdf_path, page_index, lang, dpi=dpi, route_reason=route_reason, rotation_hint=rotation_hint).page
 
-
-def ocr_pdf_pages(
-    pdf_path: Path,
-    page_indices: Sequence[int],
-    lang: str | None = None,
-    *,
-    dpi: float = DEFAULT_DPI,
-    route_reasons: Mapping[int, str] | None = None,
-) -> tuple[Page, ...]:
-    """OCR several pages of one document; an unknown language is detected on the first
-    page with words and reused for the rest (one document, one language model)."""
-    pages: list[Page] = []
-    for index in page_indices:
-        reason = (route_reasons or {}).get(index, "ocr")
-        result = ocr_pdf_page_detailed(pdf_path, index, lang, dpi=dpi, route_reason=reason)
-        pages.append(result.page)
-        if lang is None and result.page.words:
-            lang = result.lang
-    return tuple(pages)

@@ -63,6 +63,15 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             label, unit_text = m.group("label"), m.group("unit")
             notes.append("unit-from-label")
 
+    range_text = raw.range.text if raw.range else None
+    unit_cell = raw.unit
+    if unit_text is None and range_text is not None:
+        split = split_range_unit(range_text, ctx.decimal_comma, ctx.sex)
+        if split is not None:  # "40,0 - 75,0 %" in the range column, the unit column empty
+            range_text, unit_text = split
+            unit_cell = raw.range
+            notes.append("unit-from-range")
+
     specimen_hint = "urine" if raw.section and re.search(r"urin|harn|bandelette|dipstick", raw.section, re.I) else None
 
     # 1. label first (gives the analyte kind), then the unit with that kind, then the code
@@ -71,10 +80,10 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     unit = to_ucum(unit_text, kind) if unit_text else None
     if unit_text and first is not None:
         accepted = component_units(first.component_key)
-        from_ocr = raw.unit is not None and raw.unit.source == "ocr"
+        from_ocr = unit_cell is not None and unit_cell.source == "ocr"
         if accepted and (unit is None or (from_ocr and unit.ucum not in accepted)):
             box_chars = None
-            if from_ocr and raw.unit is not None and raw.unit.bbox.height > 0:
+            if raw.unit is not None and raw.unit.source == "ocr" and raw.unit.bbox.height > 0:
                 # average glyph width is about 0.45 of an OCR line box's height
                 box_chars = raw.unit.bbox.width / (0.45 * raw.unit.bbox.height)
             fixed = repair_unit(unit_text, accepted, box_chars)
@@ -109,19 +118,19 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             notes.append("value-unparsed")
 
     # 3. range
-    rng: Range | None = parse_range(raw.range.text, ctx.decimal_comma, ctx.sex) if raw.range else None
-    if raw.range and rng is None and raw.range.source == "ocr":
+    rng: Range | None = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None
+    if raw.range and range_text is not None and rng is None and raw.range.source == "ocr":
         from mappers.repair import repair_range_texts
 
-        for candidate in repair_range_texts(raw.range.text):
+        for candidate in repair_range_texts(range_text):
             rng = parse_range(candidate, ctx.decimal_comma, ctx.sex)
             if rng is not None and (rng.low is None or rng.high is None or rng.low < rng.high):
                 notes.append("range-repaired")
                 break
             rng = None
-    ref_text = raw.range.text if raw.range else None
-    if raw.range and rng is None:
-        qr = _qualitative(raw.range.text)
+    ref_text = range_text
+    if range_text is not None and rng is None:
+        qr = _qualitative(range_text)
         if qr is None:
             notes.append("range-unparsed")
 
@@ -151,7 +160,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
     # 3c. OCR repair of the value, only where the reference range makes it safe
     if raw.value.source == "ocr" and rng is not None and "value-repaired" not in notes:
-        fixed_value = _repair_ocr_value(raw.value.text, value, decimals, comparator, rng, raw.range.text if raw.range else "", ctx)
+        fixed_value = _repair_ocr_value(raw.value.text, value, decimals, comparator, rng, range_text or "", ctx)
         if fixed_value is not None:
             value, decimals = fixed_value
             value_text = None
@@ -189,7 +198,9 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         unit_conf = 0.3
         notes.append("unit-unknown")
     else:
-        unit_conf = (_reading(raw.unit) if raw.unit else 0.9) * unit.score
+        unit_conf = (_reading(unit_cell) if unit_cell else 0.9) * unit.score
+        if "unit-from-range" in notes:
+            unit_conf *= 0.9  # read out of another column: plausible, not certain
     range_conf = (_reading(raw.range) * (1.0 if (rng is not None or value_text is not None) else 0.6)) if raw.range else 0.95
     if "range-repaired" in notes:
         range_conf = min(range_conf, 0.7)  # a guessed bracket or digit: the range is checked by a person
@@ -237,6 +248,23 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
 _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
+
+
+_RANGE_UNIT_GAP = re.compile(r"(?<=\d)\s*(?=[^\d\s.,\-–—/])")
+
+
+def split_range_unit(text: str, decimal_comma: bool | None, sex: str | None = None) -> tuple[str, str] | None:
+    """``("40,0 - 75,0", "%")`` from a range cell that also carries the unit, when the
+    part before is a range and the part after is a known unit (or nothing splits)."""
+    from mappers.units import to_ucum
+
+    for gap in _RANGE_UNIT_GAP.finditer(text):
+        head, tail = text[: gap.start()].strip(), text[gap.end() :].strip()
+        if not tail or parse_range(head, decimal_comma, sex) is None:
+            continue
+        if to_ucum(tail) is not None or re.fullmatch(r"[A-Za-zµμ%‰][^\s/]*/\S{1,16}", tail):
+            return head, tail
+    return None
 
 
 def label_variants(label: str, language: str | None = None) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mappers.results import AUTO_ACCEPT, MappingContext, label_variants, map_result, map_results
+from mappers.results import AUTO_ACCEPT, MappingContext, label_variants, map_result, map_results, split_range_unit
 from models import BBox, MappedResult, PatientInfo, Printed, RawResult, ReportMeta, WordSource
 
 FR = MappingContext(decimal_comma=True, sex="female", language="fr")
@@ -218,6 +218,30 @@ def test_unit_printed_in_the_label() -> None:
     r = m("Hémoglobine (g/dl)", "13,2", None, "12,0 - 16,0")
     assert (r.loinc, r.unit_ucum) == ("718-7", "g/dL")
     assert "unit-from-label" in r.notes
+
+
+def test_unit_printed_in_the_range_cell() -> None:
+    r = m("Monocytes", "4,9", None, "2,0 - 10,0 %")
+    assert (r.loinc, r.unit_ucum, r.ref_low, r.ref_high) == ("5905-5", "%", 2.0, 10.0)
+    assert "unit-from-range" in r.notes
+    assert r.confidence_fields["unit"] < m("Monocytes", "4,9", "%", "2,0 - 10,0").confidence_fields["unit"]
+
+
+@pytest.mark.parametrize(
+    ("text", "split"),
+    [
+        ("40,0 - 75,0%", ("40,0 - 75,0", "%")),
+        ("4,0 - 10,0 G/L", ("4,0 - 10,0", "G/L")),
+        ("<500 ng/mL FEU", ("<500", "ng/mL FEU")),
+        (">90 mI/min/1,73m?", (">90", "mI/min/1,73m?")),  # misread, left to the unit repair
+        ("3,5 - 5,0", None),
+        ("3,5-5 (adultes)", None),  # a remark, not a unit
+        ("<15", None),
+        ("négatif", None),
+    ],
+)
+def test_split_range_unit(text: str, split: tuple[str, str] | None) -> None:
+    assert split_range_unit(text, decimal_comma=True) == split
 
 
 # ------------------------------------------------------------------ label variants

@@ -323,7 +323,9 @@ def test_ocr_pdf_page_end_to_end_on_skewed_scan(tmp_path: Path) -> None:
 
 def test_retry_turns_trust_osd_else_try_plausible_turns() -> None:
     assert retry_turns(Orientation(rotate=180, confidence=6.0), lines_vertical=False) == (180,)
-    assert retry_turns(Orientation(rotate=0, confidence=6.0), lines_vertical=True) == ()
+    # OSD called badly-read upside-down scans upright (confidence 3 to 5): not trusted then
+    assert retry_turns(Orientation(rotate=0, confidence=6.0), lines_vertical=True) == (90, 270)
+    assert retry_turns(Orientation(rotate=0, confidence=4.0), lines_vertical=False) == (180,)
     assert retry_turns(None, lines_vertical=True) == (90, 270)
     assert retry_turns(None, lines_vertical=False) == (180,)
 

@@ -150,3 +150,27 @@ def test_quality_in_unit_interval_and_empty_means_ocr(texts: list[str], img_frac
 
 def test_stats_accept_precomputed() -> None:
     assert decide_route(TextStats(), W, H, 1.0).reason == "no-text-layer"
+
+
+def test_later_ocr_pages_are_offered_the_first_pages_language_and_turn(tmp_path: Path) -> None:
+    from extractors.document import OcrHint, extract_document
+    from models import BBox, Page, Word
+
+    path = tmp_path / "three.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for _ in range(3):
+        c.drawImage(_page_image(), 0, 0, W, H)
+        c.showPage()
+    c.save()
+    seen: list[OcrHint] = []
+
+    def ocr(_: Path, index: int, hint: OcrHint, reason: str) -> Page:
+        seen.append(hint)
+        words = () if index == 0 else (Word(text="Hämoglobin", bbox=BBox(x0=1, top=1, x1=9, bottom=5), page=index + 1, confidence=0.9, source=WordSource.OCR),)
+        return Page(number=index + 1, width=W, height=H, words=words, source=WordSource.OCR, route_reason=reason, rotation=180, quality=0.9)
+
+    doc = extract_document(path, ocr=ocr)
+    assert [p.rotation for p in doc.pages] == [180, 180, 180]
+    # a blank first page teaches nothing; the first page with words sets language and turn
+    assert seen[0] == OcrHint() and seen[1] == OcrHint()
+    assert seen[2].rotation == 180 and seen[2].lang is not None
