@@ -17,7 +17,7 @@ from datetime import date
 
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word
 from extractors.layout import line_font_size
-from extractors.rules import lexicon
+from extractors.rules import given_name_key, lexicon
 from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 # ---------------------------------------------------------------- dates
@@ -259,8 +259,8 @@ def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, s
     # No case cue: a list of common given names decides; else the caller's default
     # (a "Nom:" field prints family first, a bare display line given first).
     names = lexicon().given_names
-    first_is_given = tokens[0].lower() in names
-    last_is_given = tokens[-1].lower() in names
+    first_is_given = given_name_key(tokens[0]) in names
+    last_is_given = given_name_key(tokens[-1]) in names
     if first_is_given and not last_is_given:
         return " ".join(tokens[1:]), tokens[0], sex, 0.85
     if last_is_given and not first_is_given:
@@ -322,6 +322,25 @@ def identify_national_id(text: str) -> tuple[str, str | None] | None:
         if len(digits) == 13 and fallback is None:
             fallback = digits
     return (fallback, None) if fallback else None
+
+
+@cache
+def _birth_formats() -> dict[str, str]:
+    from extractors.rules import RULES_PATH
+
+    with (RULES_PATH.with_name("national_ids.csv")).open(encoding="utf-8") as fh:
+        return {r["system"]: r["birth"] for r in csv.DictReader(fh) if r.get("birth")}
+
+
+def birth_date_in_id(digits: str, system: str | None) -> str | None:
+    """ISO birth date carried by a validated national identifier whose scheme encodes it
+    in full (the Luxembourg matricule starts YYYYMMDD), else None."""
+    if system is None or _birth_formats().get(system) != "YYYYMMDD":
+        return None
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])).isoformat()
+    except ValueError:
+        return None
 
 
 def parse_national_id(text: str) -> str | None:
@@ -441,6 +460,14 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             nat_system = ident[1] if ident else None
             conf["national_id"] = 0.8
 
+    if nat is not None:
+        from_id = birth_date_in_id(nat, nat_system)
+        if birth is None and from_id is not None:  # birth date unread (OCR), its digits validated in the id
+            birth, birth_src = from_id, nat_src
+            conf["birth_date"] = 0.9
+        elif birth is not None and from_id is not None and from_id != birth:
+            conf["birth_date"] = min(conf.get("birth_date", 1.0), 0.6)  # the two disagree: a person looks
+
     dates: dict[str, str | None] = {}
     for field in ("collection_date", "report_date"):
         dates[field] = None
@@ -497,19 +524,30 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | N
         return None
     anchor = min(anchors)
     lex = lexicon()
+    key_ends: dict[int, list[int]] = {}
+    for h in hits:
+        key_ends.setdefault(h.line_index, []).append(h.end)
     best: tuple[float, Value] | None = None
     for li in range(max(0, anchor - 4), min(len(lines), anchor + 2)):
         line = lines[li]
         if line.page != lines[anchor].page:
             continue
         size = line_font_size(line)
+        offs = _offsets(line)
         cells: list[list[Word]] = []
-        for w in line.words:
+        cell_starts: list[int] = []
+        for w, (a, _) in zip(line.words, offs):
             if cells and w.bbox.x0 - cells[-1][-1].bbox.x1 <= 1.5 * size:
                 cells[-1].append(w)
             else:
                 cells.append([w])
-        for cell in cells:
+                cell_starts.append(a)
+        for ci, cell in enumerate(cells):
+            before = cell_starts[ci - 1] if ci else -1
+            if any(before <= end <= cell_starts[ci] for end in key_ends.get(li, ())):
+                continue  # the value of a key beside it ("Einsender  Dr. Ana De Smet"), not an unlabelled name
+            if _DOCTOR.match(cell[0].text):
+                continue  # "Dr. ..." beside the patient block is a physician
             kept = _cut_birth_name(" ".join(w.text for w in cell).split())
             cell = cell[: len(kept)] if len(kept) <= len(cell) else cell
             toks, _ = _clean_name_tokens(kept)
@@ -524,16 +562,19 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | N
                 continue
             if any(p.match(text) or any(p.match(t) for t in toks) for p in lex.header.values()):
                 continue  # a table header ("Valeurs de référence") is not a name
-            score = 3.0 - abs(anchor - li) * 0.5
+            score = 3.0 - (anchor - li) * 0.5 if li <= anchor else 2.5 - (li - anchor)  # names head the patient block
             if any(_is_upper_name(t) for t in toks) or "," in text:
                 score += 1.5
-            if any(t.lower() in lex.given_names for t in toks):
+            if any(given_name_key(t) in lex.given_names for t in toks):
                 score += 1.0
             if all(w.bold for w in cell):
                 score += 0.5
             if best is None or score > best[0]:
                 best = (score, Value(" ".join(kept), tuple(cell)))
     return best[1] if best and best[0] > 1.0 else None
+
+
+_DOCTOR = re.compile(r"^(dr|prof|docteur|doctor|doktor|med)\.?$", re.I)
 
 
 def _plausible(field: str, text: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -78,5 +79,12 @@ def _given_names() -> frozenset[str]:
     names: set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
-            names.update(n.lower() for n in line.split())
+            names.update(given_name_key(n) for n in line.split())
     return frozenset(names)
+
+
+def given_name_key(token: str) -> str:
+    """Lower case without accents or edge punctuation: OCR and old systems drop accents
+    ('Helene' is 'Hélène')."""
+    folded = unicodedata.normalize("NFKD", token.strip(",.;:()").lower())
+    return "".join(c for c in folded if not unicodedata.combining(c))

@@ -88,6 +88,20 @@ def test_titles_give_sex_and_are_not_names(parsed: Parsed, line: str, family: st
     assert m.patient.sex == sex
 
 
+@pytest.mark.parametrize(
+    "beside",
+    [
+        [(40, "Sexe : F"), (300, "Demandé par"), (400, "Ana De Smet")],  # a keyed value
+        [(40, "Sexe : F"), (300, "Dr Ana De Smet")],  # a physician
+    ],
+    ids=["prescriber-key", "doctor-title"],
+)
+def test_unlabelled_name_is_not_the_physician_below_it(parsed: Parsed, beside: list[tuple[float, str]]) -> None:
+    # OCR reads the name cell together with the sampling date beside it; no accent either
+    m = meta(parsed, [[(40, "Helene Kremer"), (300, "Prélevé le 16/06/2024")], BIRTH, beside])
+    assert name(m) == ("Kremer", "Helene")
+
+
 def test_birth_name_is_not_the_given_name(parsed: Parsed) -> None:
     m = meta(parsed, ["Patiente : Mme SCHMIT Anne née MULLER", BIRTH])
     assert name(m) == ("SCHMIT", "Anne")
@@ -153,6 +167,24 @@ def test_national_id_needs_thirteen_digits(parsed: Parsed) -> None:
 def test_unlabelled_matricule_starting_with_the_birth_date(parsed: Parsed) -> None:
     m = meta(parsed, ["Patient : SCHMIT Anne", BIRTH, "1962 0314 12345"])
     assert m.patient.national_id == "1962031412345"
+
+
+def test_birth_date_read_from_a_valid_luxembourg_matricule_when_not_printed(parsed: Parsed) -> None:
+    m = meta(parsed, ["Patient : WEBER Paul", "Matricule : 1975 0730 310 98"])
+    assert m.patient.birth_date == "1975-07-30"
+    assert m.patient.birth_date_src is not None and "1975" in m.patient.birth_date_src.text
+    assert m.confidence["birth_date"] < 0.98  # derived, not read
+
+
+def test_birth_date_is_not_derived_from_an_id_that_fails_its_checks(parsed: Parsed) -> None:
+    m = meta(parsed, ["Patient : WEBER Paul", "Matricule : 1975 0730 310 99"])
+    assert m.patient.birth_date is None
+
+
+def test_birth_date_disagreeing_with_the_matricule_is_doubted(parsed: Parsed) -> None:
+    m = meta(parsed, ["Patient : WEBER Paul", "Date de naissance : 30/07/1957", "Matricule : 1975 0730 310 98"])
+    assert m.patient.birth_date == "1957-07-30"  # what is printed, flagged for review
+    assert m.confidence["birth_date"] <= 0.6
 
 
 # ------------------------------------------------------------------ dates, prescriber, laboratory
