@@ -68,9 +68,47 @@ def _ocr_fold(text: str) -> str:
     if "/" not in t:
         t = re.sub(r"(?<=[a-z])a$", "/l", t)  # "/l" read as one "A": "mmolA", "IUA", "TA"
         t = re.sub(r"(?<=mol)[i1l]$", "/l", t)  # "/l" read as one "i": "pmoli"
+    t = re.sub(r"^[^%]?%[^%]?$", "%", t)  # a speck or rule end beside a percent sign ("&%", "|%", "3%")
     t = t.replace("|", "l").replace("dil", "dl").replace("di", "dl")
     t = re.sub(r"(?<=/)t$", "l", t)
     return t
+
+
+@cache
+def _confusions() -> dict[tuple[str, str], float]:
+    """(read, printed) -> edit cost below 1 for characters OCR confuses in units
+    (``data/ocr_confusions.csv``; an empty ``read`` is a lost character, an empty
+    ``printed`` a spurious one). Lower case: units are compared case-folded."""
+    out: dict[tuple[str, str], float] = {}
+    with (_DATA / "ocr_confusions.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            cost = float(r["cost"])
+            if not 0.0 < cost < 1.0 or (len(r["read"]) > 1 or len(r["printed"]) > 1):
+                raise ValueError(f"ocr_confusions.csv: bad row {r}")
+            out[(r["read"], r["printed"])] = cost
+    return out
+
+
+def ocr_distance(read: str, printed: str) -> float:
+    """Edit distance from the printed spelling to what OCR read, where the usual OCR
+    confusions cost less than 1 (a slash read as 'I' costs 0.2)."""
+    conf = _confusions()
+    prev = [0.0]
+    for ch in printed:
+        prev.append(prev[-1] + conf.get(("", ch), 1.0))
+    for r in read:
+        cur = [prev[0] + conf.get((r, ""), 1.0)]
+        for j, ch in enumerate(printed, 1):
+            sub = 0.0 if r == ch else conf.get((r, ch), 1.0)
+            cur.append(min(prev[j - 1] + sub, prev[j] + conf.get((r, ""), 1.0), cur[j - 1] + conf.get(("", ch), 1.0)))
+        prev = cur
+    return prev[-1]
+
+
+def ocr_similarity(read: str, printed: str) -> float:
+    """1 - :func:`ocr_distance` / the longer length, in [0, 1]."""
+    n = max(len(read), len(printed))
+    return 1.0 - min(1.0, ocr_distance(read, printed) / n) if n else 1.0
 
 
 TRUNCATED_SCORE = 0.8
@@ -86,10 +124,12 @@ def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None 
     if not printed or not accepted:
         return None
     folded = _ocr_fold(printed)
+    plain = printed.strip().lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
     best: tuple[float, str, str] | None = None
     for ucum in sorted(accepted):
         for spelling, key in _aliases().get(ucum, ()):
-            score = fuzz.ratio(folded, key) / 100.0
+            target = spelling.lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
+            score = max(fuzz.ratio(folded, key) / 100.0, ocr_similarity(folded, key), ocr_similarity(plain, target))
             if (
                 box_chars is not None and key.startswith(folded) and len(key) > len(folded)
                 and box_chars >= 1.5 * len(folded) and 0.7 * len(key) <= box_chars <= 1.5 * len(key)

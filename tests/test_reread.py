@@ -92,11 +92,38 @@ def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[n
     [
         ("W/1", "ast", "U/L"), ("4/1", "alt", "U/L"), ("I/l", "hematocrit", "L/L"), ("£1", "mcv", "fL"),
         ("g/d1i", "hemoglobin", "g/dL"), ("mmolA", "potassium", "mmol/L"), ("pmoli", "iron", "umol/L"),
+        # weighted by the confusion table (mappers/data/ocr_confusions.csv)
+        ("TIL", "rbc", "10*12/L"), ("Inl", "platelets", "10*9/L"), ("ls", "aptt", "s"), ("pmol1", "ft4", "pmol/L"),
+        ("UZL", "ck", "U/L"), ("&%", "eosinophils", "%"), ("|%", "hematocrit", "%"),
     ],
 )
 def test_ocr_unit_confusions(printed: str, component: str, ucum: str) -> None:
     fixed = repair_unit(printed, component_units(component))
     assert fixed is not None and fixed.ucum == ucum
+
+
+def test_ocr_distance_charges_less_for_known_confusions() -> None:
+    from mappers.repair import ocr_distance, ocr_similarity
+
+    assert ocr_distance("t/l", "t/l") == 0.0
+    assert ocr_distance("til", "t/l") == pytest.approx(0.2)  # '/' read as 'I'
+    assert ocr_distance("tal", "t/l") == pytest.approx(1.0)  # no known confusion: a full edit
+    assert ocr_distance("", "abc") == pytest.approx(3.0)
+    assert 0.0 <= ocr_similarity("xyz", "mmol/l") < 0.5
+
+
+def test_confusion_table_rejects_a_cost_of_one_or_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mappers.repair as repair
+
+    (tmp_path / "ocr_confusions.csv").write_text("read,printed,cost,note\ni,/,1.5,wrong\n", encoding="utf-8")
+    monkeypatch.setattr(repair, "_DATA", tmp_path)
+    repair._confusions.cache_clear()
+    try:
+        with pytest.raises(ValueError):
+            repair._confusions()
+    finally:
+        monkeypatch.undo()
+        repair._confusions.cache_clear()
 
 
 def test_truncated_unit_is_repaired_only_when_its_box_holds_the_whole_spelling() -> None:
