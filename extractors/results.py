@@ -496,12 +496,19 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
             break
     # a range column that carries the unit after the numbers: "12,0 - 16,0 g/dl",
     # "< 500 ng/ml FEU", "M: <15 / W: <20 mm/1re h"
-    if range_words and not unit_words:
+    # (a leftover after the value that is no unit, "26.6 ı", is a misread flag: the unit
+    # after the range wins)
+    if range_words and not any(looks_like_unit(w.text) for w in unit_words):
         for k in (1, 2, 3):
             if len(range_words) <= k:
                 break
             tail = range_words[-k:]
-            if looks_like_unit(tail[0].text) and all(_unit_tail(w.text) for w in tail[1:]) and parse_range(_text(range_words[:-k]), decimal_comma):
+            head = _text(range_words[:-k])
+            # a misread range ("(209.0-45.0)") still ends before a unit that cannot be part of it
+            if looks_like_unit(tail[0].text) and all(_unit_tail(w.text) for w in tail[1:]) and (
+                parse_range(head, decimal_comma) or (re.search(r"\d", head) and re.search(r"[/%]", tail[0].text))
+            ):
+                flag_words.extend(w for w in unit_words if is_flag(w.text))
                 unit_words, range_words = list(tail), range_words[:-k]
                 break
     # flag words may be mixed into the range/unit zones when the flag column has no header

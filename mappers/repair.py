@@ -68,6 +68,7 @@ def _ocr_fold(text: str) -> str:
     if "/" not in t:
         t = re.sub(r"(?<=[a-z])a$", "/l", t)  # "/l" read as one "A": "mmolA", "IUA", "TA"
         t = re.sub(r"(?<=mol)[i1l]$", "/l", t)  # "/l" read as one "i": "pmoli"
+        t = re.sub(r"^([a-z])n$", r"\1/l", t)  # "/l" read as one "n": "U/L" as "un", "g/l" as "on"
     t = re.sub(r"^[^%]?%[^%]?$", "%", t)  # a speck or rule end beside a percent sign ("&%", "|%", "3%")
     t = t.replace("|", "l").replace("dil", "dl").replace("di", "dl")
     t = re.sub(r"(?<=/)t$", "l", t)

@@ -120,6 +120,17 @@ def test_unit_inside_the_range_column(parsed: Parsed) -> None:
     assert fields(row(rep, "Ferritine")) == ("85", "µg/l", "15 - 150", None)
 
 
+def test_unit_after_the_range_wins_over_a_misread_flag_after_the_value(parsed: Parsed) -> None:
+    # headerless flag and unit columns; OCR read the flags "L" and "H" as "ı" and "t" and
+    # one range's first digits wrongly (rows from a scanned Swiss report)
+    head = ("Parameter", "Befund", "Referenzbereich")
+    rows = [("MCH", "26.6 ı", "(27.0-33.0) pg"), ("Lymphozyten", "51.6 t", "(209.0-45.0) %"), ("Natrium", "141", "(135-145) mmol/l")]
+    rep = parsed(simple_report(rows, head=head, xs=(40, 230, 300)))
+    assert fields(row(rep, "MCH"))[1:3] == ("pg", "(27.0-33.0)")
+    assert fields(row(rep, "Lymphozyten"))[1:3] == ("%", "(209.0-45.0)")
+    assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "(135-145)", None)
+
+
 @pytest.mark.parametrize(
     ("label", "value", "unit", "rng"),
     [
