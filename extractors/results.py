@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from models import BBox, Line, Printed, RawResult, Word
+from models import BBox, Line, Printed, RawResult, Word, WordSource
 from extractors.layout import line_font_size, split_cells
 from extractors.meta import find_date
 from extractors.rules import lexicon
@@ -269,10 +269,24 @@ def _is_value_text(t: str, decimal_comma: bool | None) -> bool:
     return parse_number(t, decimal_comma) is not None or is_qualitative(t)
 
 
+def _without_rule_marks(text: str) -> str:
+    """'[6,4', '|120', '6,4]' -> '6,4', '120': an unbalanced bracket or bar against a
+    number is a table rule OCR read as a glyph ('[4,0-10,0]' keeps its brackets)."""
+    if text[:1] in "[|" and "]" not in text:
+        text = text[1:]
+    if text[-1:] in "]|" and "[" not in text:
+        text = text[:-1]
+    return text
+
+
 def _unglue(ws: list[Word], decimal_comma: bool | None) -> list[Word]:
     """Split a flag glued to a number ("5,9*", "5,9H", "(H)5,9", "*5,9") into two words."""
     out: list[Word] = []
     for w in ws:
+        if w.source is WordSource.OCR and parse_number(w.text, decimal_comma) is None:
+            bare = _without_rule_marks(w.text)
+            if bare != w.text and parse_number(bare, decimal_comma) is not None:
+                w = w.model_copy(update={"text": bare})
         if parse_number(w.text, decimal_comma) is None and not is_qualitative(w.text):
             for rx in (_TRAILING_FLAG, _LEADING_FLAG):
                 m = rx.match(w.text)

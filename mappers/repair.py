@@ -145,10 +145,12 @@ def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None 
 
 def repair_range_texts(text: str) -> list[str]:
     """Readings of an OCR'd range that failed to parse, most likely first: an opening
-    bracket read as a letter or digit ("f4,00-5,20]", "127,0-33,0]"), or an extra digit
-    before it ("[111,5-14,5]")."""
+    bracket read as a letter or digit ("f4,00-5,20]", "127,0-33,0]"), an extra digit
+    before it ("[111,5-14,5]"), or a table rule read as "|" or "[" ("|4,0 à 10,0")."""
     t = text.strip()
     out: list[str] = []
+    if t[:1] == "|" or (t[:1] == "[" and "]" not in t):  # a table rule read against the range
+        out.append(t[1:].strip())
     if t.endswith("]") and "[" not in t and len(t) > 3 and t[0] in "fFtlI1|!({":
         out.append("[" + t[1:])
     m = re.match(r"^\[([1lI|])(\d)", t)

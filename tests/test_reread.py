@@ -185,3 +185,23 @@ def test_header_cell_naming_two_columns_is_split() -> None:
     cols = detect_header(line, None)
     assert cols is not None
     assert [c.role for c in cols.cols] == ["label", "value", "unit", "range", "flag"]
+
+
+@pytest.mark.parametrize(
+    ("read", "bare"),
+    [("[6,4", "6,4"), ("|120", "120"), ("6,4]", "6,4"), ("12|", "12"), ("[4,0-10,0]", "[4,0-10,0]"), ("6,4", "6,4")],
+)
+def test_table_rule_read_against_a_number_is_dropped(read: str, bare: str) -> None:
+    from extractors.results import _without_rule_marks
+
+    assert _without_rule_marks(read) == bare
+
+
+def test_range_with_a_rule_read_before_it_is_repaired_and_doubted() -> None:
+    from mappers.repair import repair_range_texts
+
+    assert "4,0 à 10,0" in repair_range_texts("|4,0 à 10,0")
+    assert "11,5 à 14,5" in repair_range_texts("[11,5 à 14,5")
+    r = map_result(RawResult(index=0, label=_ocr("Leukozyten"), value=_ocr("6,4"), unit=_ocr("G/l"), range=_ocr("|4,0 - 10,0")), DE)
+    assert (r.ref_low, r.ref_high) == (4.0, 10.0)
+    assert "range-repaired" in r.notes and r.confidence_fields["range"] <= 0.7
