@@ -44,6 +44,7 @@ class Preprocessed:
     skew_deg: float  # small angle removed (positive = page was rotated counter-clockwise)
     bilevel: bool  # input looked like a fax / binarised scan
     flattened: bool  # uneven illumination was removed
+    sharpened: bool = False  # blurred page (photo): sharpened instead of contrast-stretched
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
@@ -223,6 +224,32 @@ def stretch_contrast(gray: np.ndarray, low_pct: float = 1.0, high_pct: float = 9
     return cv2.LUT(gray, lut)
 
 
+BLURRED_BELOW = 3.0  # edge sharpness (after flattening) of photographed seed pages 2.4-2.7; 200-dpi office scans 3.3-4.2, sharper scans 4.2-5.8
+
+
+def edge_sharpness(gray: np.ndarray) -> float:
+    """How steep the page's sharpest edges are, relative to its ink/paper contrast: the
+    99.5th percentile of the Sobel gradient over the 1-99 percentile grey range, on the
+    middle half of the page (a sharp step scores about 4; blur lowers it)."""
+    h = gray.shape[0]
+    band = gray[h // 4 : 3 * h // 4].astype(np.float32)
+    if band.size == 0:
+        return 4.0
+    mag = cv2.magnitude(cv2.Sobel(band, cv2.CV_32F, 1, 0), cv2.Sobel(band, cv2.CV_32F, 0, 1))
+    small, _ = _downscale(gray, 500)
+    lo, hi = np.percentile(small, (1, 99))
+    return float(np.percentile(mag[::2, ::2], 99.5) / max(1.0, hi - lo))
+
+
+def unsharp(gray: np.ndarray, sigma: float = 2.0, amount: float = 0.8) -> np.ndarray:
+    """Unsharp mask: a blurred page's strokes get their edges back without the halo
+    turning black (a contrast stretch on a blurred page fills in "33" and "e").
+    On the photographed seed pages: exact values 83% -> 90%."""
+    g = gray.astype(np.float32)
+    blurred = cv2.GaussianBlur(g, (0, 0), sigma)
+    return np.clip(g * (1.0 + amount) - blurred * amount, 0, 255).astype(np.uint8)
+
+
 def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.ndarray:
     """Paint out isolated ink blobs smaller than ``max_side_pt`` squared (fax / scanner dust).
 
@@ -269,11 +296,14 @@ def preprocess(
     bilevel = is_bilevel(gray)
     timings["analyse"] = time.perf_counter() - t
 
-    flattened = False
+    flattened = sharpened = False
     t = time.perf_counter()
     if not bilevel:
         gray, flattened = flatten_illumination(gray)  # also whitens dark photo margins
-        gray = stretch_contrast(gray)
+        if edge_sharpness(gray) < BLURRED_BELOW:
+            gray, sharpened = unsharp(gray), True
+        else:
+            gray = stretch_contrast(gray)
     gray = remove_specks(gray, dpi)
     timings["clean"] = time.perf_counter() - t
 
@@ -296,5 +326,6 @@ def preprocess(
         skew_deg=skew,
         bilevel=bilevel,
         flattened=flattened,
+        sharpened=sharpened,
         timings=timings,
     )

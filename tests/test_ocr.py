@@ -29,6 +29,7 @@ from extractors.ocr import (
 from extractors.preprocess import (
     Orientation,
     detect_orientation,
+    edge_sharpness,
     estimate_skew,
     flatten_illumination,
     lines_look_vertical,
@@ -36,6 +37,7 @@ from extractors.preprocess import (
     remove_specks,
     rotate_small,
     to_array,
+    unsharp,
 )
 from extractors.render import choose_dpi, render_page
 from models import BBox, Page, WordSource
@@ -283,6 +285,18 @@ def test_uneven_light_is_flattened(top_image: tuple[Image.Image, float]) -> None
     left, right = flat[:, : w // 5][paper[:, : w // 5]], flat[:, -w // 5 :][paper[:, -w // 5 :]]
     assert abs(float(np.median(left)) - float(np.median(right))) < 15
     assert not flatten_illumination(to_array(top_image[0]))[1]
+
+
+def test_blurred_page_is_sharpened_not_stretched(top_image: tuple[Image.Image, float]) -> None:
+    gray = to_array(top_image[0])
+    soft = cv2.GaussianBlur(gray, (0, 0), 1.5)
+    blurred = cv2.GaussianBlur(gray, (0, 0), 3.0)
+    assert edge_sharpness(gray) > edge_sharpness(soft) > edge_sharpness(blurred)
+    assert not preprocess(Image.fromarray(gray), dpi=DPI).sharpened
+    assert preprocess(Image.fromarray(blurred), dpi=DPI).sharpened
+    # sharpening steepens the edges without inventing ink on the paper
+    assert edge_sharpness(unsharp(blurred)) > edge_sharpness(blurred)
+    assert (unsharp(blurred)[gray > 250] < 128).mean() < 0.01
 
 
 def test_specks_removed_but_decimal_commas_kept() -> None:
