@@ -269,6 +269,9 @@ def _is_value_text(t: str, decimal_comma: bool | None) -> bool:
     return parse_number(t, decimal_comma) is not None or is_qualitative(t)
 
 
+_EXPONENT_BASE = re.compile(r"10\s?[\^*°'\"”’x]?")
+
+
 def _without_rule_marks(text: str) -> str:
     """'[6,4', '|120', '6,4]' -> '6,4', '120': an unbalanced bracket or bar against a
     number is a table rule OCR read as a glyph ('[4,0-10,0]' keeps its brackets)."""
@@ -550,6 +553,12 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
                     unit_words.append(nxt)
                 else:
                     break
+    # the head of a unit that OCR split at its exponent ("10°" | "3/µl") lands in the zone before it
+    if unit_words and range_words and _EXPONENT_BASE.fullmatch(range_words[-1].text) and unit_words[0].text[:1].isdigit():
+        head = range_words[-1]
+        size = head.font_size or head.bbox.height
+        if 0 <= unit_words[0].bbox.x0 - head.bbox.x1 <= 0.7 * size and parse_range(_text(range_words[:-1]), decimal_comma):
+            unit_words.insert(0, range_words.pop())
     flag = _printed(flag_words) if flag_words else glued
     return RawResult(
         index=index,

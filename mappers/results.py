@@ -77,6 +77,12 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     # 1. label first (gives the analyte kind), then the unit with that kind, then the code
     label_key, first = _best_label(label, ctx.language, specimen_hint)
     kind = (component_kind(first.component_key) or _KIND_BY_PROPERTY.get(first.property)) if first else None
+    if unit_text is None and first is not None and _flag_is_misread_unit(raw, range_text, ctx):
+        fixed_flag = repair_unit(raw.flag.text, component_units(first.component_key))  # type: ignore[union-attr]
+        if fixed_flag is not None and fixed_flag.ucum is not None:  # "42,7  +" for "42,7 %"
+            unit_text, unit_cell = fixed_flag.text, raw.flag
+            raw = raw.model_copy(update={"flag": None})
+            notes.append("unit-from-flag")
     unit = to_ucum(unit_text, kind) if unit_text else None
     if unit_text and first is not None:
         accepted = component_units(first.component_key)
@@ -201,6 +207,8 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         unit_conf = (_reading(unit_cell) if unit_cell else 0.9) * unit.score
         if "unit-from-range" in notes:
             unit_conf *= 0.9  # read out of another column: plausible, not certain
+        if "unit-from-flag" in notes:
+            unit_conf *= 0.8
     range_conf = (_reading(raw.range) * (1.0 if (rng is not None or value_text is not None) else 0.6)) if raw.range else 0.95
     if "range-repaired" in notes:
         range_conf = min(range_conf, 0.7)  # a guessed bracket or digit: the range is checked by a person
@@ -248,6 +256,23 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
 _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
+
+
+def _flag_is_misread_unit(raw: RawResult, range_text: str | None, ctx: MappingContext) -> bool:
+    """An OCR'd one- or two-character "flag" with no unit on the row, against a value
+    inside its printed range: no flag would be printed there, so it may be the unit."""
+    flag = raw.flag
+    if flag is None or flag.source != "ocr" or len(flag.text.strip()) > 2 or range_text is None:
+        return False
+    from mappers.repair import repair_range_texts
+
+    num = parse_number(raw.value.text, ctx.decimal_comma)
+    rng = parse_range(range_text, ctx.decimal_comma, ctx.sex)
+    for candidate in repair_range_texts(range_text) if rng is None else ():
+        rng = rng or parse_range(candidate, ctx.decimal_comma, ctx.sex)
+    if num is None or rng is None or rng.low is None or rng.high is None:
+        return False
+    return rng.low <= num.value <= rng.high
 
 
 _RANGE_UNIT_GAP = re.compile(r"(?<=\d)\s*(?=[^\d\s.,\-–—/])")

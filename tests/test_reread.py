@@ -205,3 +205,16 @@ def test_range_with_a_rule_read_before_it_is_repaired_and_doubted() -> None:
     r = map_result(RawResult(index=0, label=_ocr("Leukozyten"), value=_ocr("6,4"), unit=_ocr("G/l"), range=_ocr("|4,0 - 10,0")), DE)
     assert (r.ref_low, r.ref_high) == (4.0, 10.0)
     assert "range-repaired" in r.notes and r.confidence_fields["range"] <= 0.7
+
+
+def test_ocr_plus_against_a_value_inside_its_range_is_the_percent_sign() -> None:
+    def row(value: str, flag: str) -> RawResult:
+        return RawResult(index=0, label=_ocr("Lymphozyten"), value=_ocr(value), range=_ocr("20,0 - 45,0"), flag=_ocr(flag))
+
+    inside = map_result(row("33,7", "+"), DE)
+    assert inside.unit_ucum == "%" and "unit-from-flag" in inside.notes
+    assert inside.interpretation in (None, "N")  # the '+' was no high flag
+    above = map_result(row("51,6", "+"), DE)  # a '+' beside a high value is the high flag
+    assert above.unit_ucum is None and above.interpretation == "H"
+    text = map_result(row("33,7", "+").model_copy(update={"flag": _ocr("+").model_copy(update={"source": WordSource.TEXT})}), DE)
+    assert text.unit_ucum is None  # a printed '+' is what it says

@@ -131,6 +131,18 @@ def test_unit_after_the_range_wins_over_a_misread_flag_after_the_value(parsed: P
     assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "(135-145)", None)
 
 
+def test_unit_split_at_its_exponent_is_joined_again(parsed: Parsed) -> None:
+    # OCR split "10^3/µl" into "10°" (read into the range zone) and "3/µl" (unit zone)
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    head = ("Parameter", "Befund", "Norm", "Einheit")
+    x_unit = 300 + stringWidth("(150-400) 10°", "Helvetica", 9.5) + 4.5
+    rows = [("Thrombozyten", "323", "(150-400) 10°", "3/µl"), ("Natrium", "141", "(135-145)", "mmol/l")]
+    rep = parsed(simple_report(rows, head=head, xs=(40, 230, 300, x_unit)))
+    assert fields(row(rep, "Thrombozyten")) == ("323", "10° 3/µl", "(150-400)", None)
+    assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "(135-145)", None)
+
+
 @pytest.mark.parametrize(
     ("label", "value", "unit", "rng"),
     [
