@@ -368,10 +368,14 @@ def reread_numbers(
         return words
     boxes = [_cell_box(words[i], words, scale_x, scale_y, image.size) for i in picks]
     reads = eng.read_cells(image, boxes)
-    out = list(words)
+    out: list[Word | tuple[Word, ...]] = list(words)
     for i, read in zip(picks, reads):
         old = words[i]
         new = read.text.strip(_EDGE_JUNK)
+        flagged = _FLAGGED_NUMBER.match(new)
+        if flagged and _NUMERIC_WORD.match(old.text) and read.confidence >= max(0.8, old.confidence):
+            out[i] = _split_flag(old, flagged, read.confidence)  # "21,25" was "* 1,25": a flag and the number
+            continue
         if not new or new == old.text or " " in new:
             continue
         numeric_before = bool(_NUMERIC_WORD.match(old.text))
@@ -386,6 +390,22 @@ def reread_numbers(
             )
         if ok:
             out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
+    return tuple(w for item in out for w in (item if isinstance(item, tuple) else (item,)))
+
+
+_FLAGGED_NUMBER = re.compile(r"^(?:(?P<before>[*+\-HLhl↑↓])\s+(?P<n1>\d+(?:[.,]\d+)?)|(?P<n2>\d+(?:[.,]\d+)?)\s+(?P<after>[*+\-HLhl↑↓]))$")
+
+
+def _split_flag(old: Word, m: re.Match[str], confidence: float) -> tuple[Word, ...]:
+    """Two words in ``old``'s box for a cell read as a flag and a number."""
+    text = m.group(0)
+    per = old.bbox.width / max(1, len(text))
+    parts = [("before", "n1"), ("n2", "after")][0 if m.group("n1") else 1]
+    out = []
+    for name in parts:
+        a, b = m.span(name)
+        box = old.bbox.model_copy(update={"x0": round(old.bbox.x0 + a * per, 2), "x1": round(old.bbox.x0 + b * per, 2)})
+        out.append(old.model_copy(update={"text": m.group(name), "bbox": box, "confidence": round(confidence, 3)}))
     return tuple(out)
 
 

@@ -263,11 +263,18 @@ def _exact_steps(label: str, term: Terminology) -> list[tuple[str, float, str | 
     return [s for s in steps if s[0]]
 
 
+_GLYPH_FOLD = str.maketrans({"1": "i", "l": "i", "|": "i", "î": "i", "ï": "i", "í": "i", "0": "o"})
+
+
 def _discriminators_agree(q_tokens: frozenset[str], c_tokens: frozenset[str], choice: str, term: Terminology) -> bool:
     """Short tokens (HDL, T3, B12, ...) on one side only refuse a match, unless the token
     is itself a synonym of the same component ("Alanin-Aminotransferase ALT")."""
     comps = {s.component_key for s in term.index[choice]}
-    for token in (q_tokens ^ c_tokens) & term.discriminators:
+    only_q, only_c = q_tokens - c_tokens, c_tokens - q_tokens
+    same_glyphs = {t.translate(_GLYPH_FOLD) for t in only_q} & {t.translate(_GLYPH_FOLD) for t in only_c}
+    for token in (only_q | only_c) & term.discriminators:
+        if token.translate(_GLYPH_FOLD) in same_glyphs:
+            continue  # "ire" printed as "1re": the same glyphs misread, not a different test
         if not comps & {s.component_key for s in term.index.get(token, ())}:
             return False
     return True

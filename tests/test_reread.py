@@ -218,3 +218,25 @@ def test_ocr_plus_against_a_value_inside_its_range_is_the_percent_sign() -> None
     assert above.unit_ucum is None and above.interpretation == "H"
     text = map_result(row("33,7", "+").model_copy(update={"flag": _ocr("+").model_copy(update={"source": WordSource.TEXT})}), DE)
     assert text.unit_ucum is None  # a printed '+' is what it says
+
+
+@pytest.mark.parametrize(("read", "texts"), [("* 1,25", ["*", "1,25"]), ("1,25 H", ["1,25", "H"]), ("- 6,7", ["-", "6,7"])])
+def test_cell_read_as_a_flag_and_a_number_becomes_two_words(read: str, texts: list[str]) -> None:
+    from extractors.ocr import _FLAGGED_NUMBER, _split_flag
+
+    old = Word(text="21,25", bbox=BBox(x0=200, top=100, x1=230, bottom=110), page=1, confidence=0.38, source=WordSource.OCR)
+    m = _FLAGGED_NUMBER.match(read)
+    assert m is not None
+    words = _split_flag(old, m, 0.94)
+    assert [w.text for w in words] == texts
+    assert words[0].bbox.x1 <= words[1].bbox.x0 and old.bbox.x0 <= words[0].bbox.x0 and words[1].bbox.x1 <= old.bbox.x1
+    assert _FLAGGED_NUMBER.match("1,25") is None and _FLAGGED_NUMBER.match("U/l 3") is None
+
+
+def test_label_token_with_a_misread_one_still_matches_but_other_tokens_still_discriminate() -> None:
+    from mappers.terminology import match_label
+
+    hit = match_label("VS îre heure", "mm/h", "fr")  # "1re" read as "îre"
+    assert hit is not None and hit.loinc == "30341-2" and hit.method == "fuzzy"
+    assert match_label("Vitamine Bl2", None, "fr").loinc == "2132-9"  # type: ignore[union-attr]
+    assert match_label("Cholestérol LDL", None, "fr").loinc != match_label("Cholestérol HDL", None, "fr").loinc  # type: ignore[union-attr]
