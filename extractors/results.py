@@ -523,7 +523,11 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
             head = _text(range_words[:-k])
             # a misread range ("(209.0-45.0)") still ends before a unit that cannot be part of it
             if looks_like_unit(tail[0].text) and all(_unit_tail(w.text) for w in tail[1:]) and (
-                parse_range(head, decimal_comma) or (re.search(r"\d", head) and re.search(r"[/%]", tail[0].text))
+                parse_range(head, decimal_comma)
+                or (
+                    re.search(r"\d", head) and re.search(r"[/%]", tail[0].text)
+                    and (not tail[0].text[:1].isdigit() or _EXPONENT_BASE.fullmatch(range_words[-k - 1].text))
+                )
             ):
                 flag_words.extend(w for w in unit_words if is_flag(w.text))
                 unit_words, range_words = list(tail), range_words[:-k]

@@ -131,6 +131,14 @@ def test_unit_after_the_range_wins_over_a_misread_flag_after_the_value(parsed: P
     assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "(135-145)", None)
 
 
+def test_range_glued_to_its_unit_stays_one_range(parsed: Parsed) -> None:
+    # "75,0%" ends the range; it is not a unit that starts with a number (the mapper splits it)
+    head = ("Parameter", "Befund", "Referenzbereich")
+    rep = parsed(simple_report([("Neutrophile", "59,4", "40,0 - 75,0%"), ("Natrium", "141", "135 - 145 mmol/l")], head=head, xs=(40, 230, 300)))
+    assert fields(row(rep, "Neutrophile")) == ("59,4", None, "40,0 - 75,0%", None)
+    assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "135 - 145", None)
+
+
 def test_unit_split_at_its_exponent_is_joined_again(parsed: Parsed) -> None:
     # OCR split "10^3/µl" into "10°" (read into the range zone) and "3/µl" (unit zone)
     from reportlab.pdfbase.pdfmetrics import stringWidth
