@@ -269,6 +269,7 @@ def _is_value_text(t: str, decimal_comma: bool | None) -> bool:
     return parse_number(t, decimal_comma) is not None or is_qualitative(t)
 
 
+_DASHES = frozenset({"-", "–", "—"})
 _EXPONENT_BASE = re.compile(r"10\s?[\^*°'\"”’x]?")
 
 
@@ -726,6 +727,10 @@ def parse_rows(
                 continue
             if mode == "tokens" and any(sum(c.isalpha() for c in w.text) >= 3 for w in fields.other):
                 continue  # prose after the number: a comment, not a result
+            if mode == "tokens" and raw.value.text.strip() in _DASHES and any(
+                w.bbox.x0 > raw.value.bbox.x1 and sum(c.isalpha() for c in w.text) >= 3 for w in line.words
+            ):
+                continue  # "PROTÉINES - INFLAMMATION": a dash between words is a title, not a negative result
             if _is_noise(seg) and not known(label):
                 continue  # address, phone, page-number lines
             if mode == "tokens" and raw.unit is None and raw.range is None and not known(label):

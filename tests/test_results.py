@@ -252,6 +252,14 @@ def test_qualitative_values(parsed: Parsed) -> None:
     assert row(rep, "Glucose").value.text == "traces"
 
 
+def test_dash_between_title_words_is_not_a_negative_result(parsed: Parsed) -> None:
+    rows = [("PROTÉINES", "-", "INFLAMMATION", None), ("CRP", "5,2", "mg/l", "< 5"), ("Protéines", "-", None, None)]
+    rep = parsed(simple_report(rows, head=()))
+    labels = [r.label.text for r in rep.rows]
+    assert "PROTÉINES" not in labels and "CRP" in labels
+    assert row(rep, "Protéines").value.text == "-"  # a strip field printed as "-" is still read
+
+
 # ------------------------------------------------------------------ cumulative reports
 
 
