@@ -282,12 +282,13 @@ def find_rulings(
     h_len, v_len = max(10, int(min_h_length_pt * scale)), max(10, int(min_v_length_pt * scale))
     h_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     h_open = cv2.morphologyEx(h_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
-    v_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
-    v_open = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     h_mask, h_centres = _rule_components(h_open, ink, 0, thick, clear)
-    v_mask, _ = _rule_components(v_open, ink, 1, thick, clear)
-    if not ERASE_VERTICAL:
-        v_mask = np.zeros_like(v_mask)
+    if ERASE_VERTICAL:
+        v_src = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
+        v_open = cv2.morphologyEx(v_src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
+        v_mask, _ = _rule_components(v_open, ink, 1, thick, clear)
+    else:  # not searched at all: erasing them cost more digits than it saved
+        v_mask = np.zeros(ink.shape, dtype=bool)
     d_mask, d_centres = _rule_debris(bw, scale, h_len // 2) if ERASE_DEBRIS else (np.zeros(bw.shape, dtype=bool), [])
     h_mask |= d_mask
     h_centres += d_centres
