@@ -116,7 +116,11 @@ def _merge_header_phrases(cells: list[tuple[Word, ...]], size: float) -> list[tu
                 continue
             close = all(b[0].bbox.x0 - a[-1].bbox.x1 < 2.2 * size for a, b in zip(group, group[1:]))
             joined = tuple(w for c in group for w in c)
-            if close and _header_role(_text(joined)) is not None and _header_role(_text(group[0])) != _header_role(_text(joined)):
+            roles = [_header_role(_text(c)) for c in group]
+            if (
+                close and None in roles  # cells that each name a column stay apart
+                and _header_role(_text(joined)) is not None and roles[0] != _header_role(_text(joined))
+            ):
                 out.append(joined)
                 i += k
                 break

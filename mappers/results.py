@@ -300,7 +300,7 @@ def label_variants(label: str, language: str | None = None) -> list[str]:
     undotted = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), label)
     out.append(undotted)
     for base in (label, undotted):
-        for part in re.split(r"\s+/\s+|\s*\|\s*", base):
+        for part in re.split(r"\s+/\s*|\s*/\s+|\s*\|\s*", base):  # OCR may lose one of the spaces
             out.append(part)
             out.extend(m.group(1) for m in _PAREN.finditer(part))
             out.append(_PAREN.sub(" ", part))

@@ -251,6 +251,8 @@ def test_split_range_unit(text: str, split: tuple[str, str] | None) -> None:
     ("label", "loinc"),
     [
         ("CCMH / MCHC", "786-4"),
+        ("Ht/ Hkt", "4544-3"),  # OCR lost a space
+        ("Ht /Hkt", "4544-3"),
         ("MCHC / CCMH", "786-4"),
         ("V.G.M.", "787-2"),
         ("VGM", "787-2"),
@@ -259,7 +261,7 @@ def test_split_range_unit(text: str, split: tuple[str, str] | None) -> None:
     ],
 )
 def test_label_variants_map(label: str, loinc: str) -> None:
-    unit = {"786-4": "g/dl", "787-2": "fl", "788-0": "%"}[loinc]
+    unit = {"786-4": "g/dl", "787-2": "fl", "788-0": "%", "4544-3": "%"}[loinc]
     assert m(label, "33,1", unit).loinc == loinc
 
 

@@ -411,3 +411,20 @@ def test_language_and_decimal_convention_recorded(parsed: Parsed) -> None:
     rep = parsed(simple_report(ROWS_FR))
     assert rep.decimal_comma is True
     assert {r.language for r in rep.rows} == {"fr"}
+
+
+def test_header_cells_that_each_name_a_column_are_not_merged() -> None:
+    from extractors.results import _merge_header_phrases
+    from models import BBox, Word
+
+    def cell(text: str, x0: float) -> tuple[Word, ...]:
+        out, x = [], x0
+        for t in text.split():
+            out.append(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 6 * len(t), bottom=112), page=1))
+            x += 6 * len(t) + 4
+        return tuple(out)
+
+    bilingual = [cell("Résultats / Ergebnis", 263), cell("Unités / Einheit", 346), cell("Valeurs usuelles / Referenzwerte", 406)]
+    assert len(_merge_header_phrases(bilingual, 12.0)) == 3
+    spaced = [cell("Valeurs", 300), cell("de", 360), cell("référence", 390)]  # OCR spaced one header wide
+    assert [len(c) for c in _merge_header_phrases(spaced, 12.0)] == [3]
