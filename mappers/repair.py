@@ -49,7 +49,7 @@ def _aliases() -> dict[str, tuple[tuple[str, str], ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-_EXPONENT = re.compile(r"10\s?(?:[\"'°*^xX%7]|\s)\s?([0-9]{1,2})")
+_EXPONENT = re.compile(r"10\s?(?:[\"'°*^xX%7\-]|\s)\s?([0-9]{1,2})")
 
 
 def _ocr_fold(text: str) -> str:

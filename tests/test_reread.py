@@ -95,6 +95,7 @@ def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[n
         # weighted by the confusion table (mappers/data/ocr_confusions.csv)
         ("TIL", "rbc", "10*12/L"), ("Inl", "platelets", "10*9/L"), ("ls", "aptt", "s"), ("pmol1", "ft4", "pmol/L"),
         ("UZL", "ck", "U/L"), ("&%", "eosinophils", "%"), ("|%", "hematocrit", "%"), ("un", "ast", "U/L"),
+        ("$", "hematocrit", "%"), ("10-97", "wbc", "10*9/L"),
     ],
 )
 def test_ocr_unit_confusions(printed: str, component: str, ucum: str) -> None:
