@@ -87,7 +87,12 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     if unit_text and first is not None:
         accepted = component_units(first.component_key)
         from_ocr = unit_cell is not None and unit_cell.source == "ocr"
-        if accepted and (unit is None or (from_ocr and unit.ucum not in accepted)):
+        if from_ocr and (unit is None or unit.score < 1.0):  # unknown, or valid only by UCUM grammar ("yg/l")
+            from mappers.terminology import label_components
+
+            # the unit may decide between the tests a label can name
+            accepted = accepted | frozenset(u for c in label_components(label_key) for u in component_units(c))
+        if accepted and (unit is None or (from_ocr and (unit.ucum not in accepted or unit.score < 1.0))):
             box_chars = None
             if raw.unit is not None and raw.unit.source == "ocr" and raw.unit.bbox.height > 0:
                 # average glyph width is about 0.45 of an OCR line box's height
@@ -310,6 +315,9 @@ def label_variants(label: str, language: str | None = None) -> list[str]:
     lone = re.match(r"^\S\s+(?=\S{2,})", label)
     if lone:  # a speck or a stray digit read before the label ("1 RDW", "j Lymphozyten")
         out.append(label[lone.end():])
+    squeezed = re.sub(r"[.\-\s]", "", label)
+    if squeezed != label and 2 <= len(squeezed) <= 8 and squeezed.isupper():
+        out.append(squeezed)  # an abbreviation whose dots OCR misplaced: "C.CMH.", "C.C-MH." -> "CCMH"
     if "-" in label:  # "HDL-Chol." -> "HDL cholestérol"
         dehyphen = _expand_abbreviations(label.replace("-", " "), language)
         if dehyphen not in out:

@@ -437,6 +437,15 @@ def match_label(
     return best[1] if best else None
 
 
+def label_components(label: str) -> frozenset[str]:
+    """Every component a printed label can name ("PCT": plateletcrit in German tables,
+    procalcitonin in French and English ones)."""
+    if not label or not label.strip():
+        return frozenset()
+    hit = _find_component(label, load_terminology())
+    return frozenset(s.component_key for s in hit.synonyms) if hit else frozenset()
+
+
 def component_kind(component_key: str) -> str | None:
     """Analyte kind of a component (enzyme, hormone, antibody, cell, substance)."""
     return load_terminology().kinds.get(component_key)

@@ -252,6 +252,8 @@ def test_split_range_unit(text: str, split: tuple[str, str] | None) -> None:
     [
         ("CCMH / MCHC", "786-4"),
         ("Ht/ Hkt", "4544-3"),  # OCR lost a space
+        ("C.CMH.", "786-4"),  # OCR misplaced the dots
+        ("C.C-MH.", "786-4"),
         ("Ht /Hkt", "4544-3"),
         ("MCHC / CCMH", "786-4"),
         ("V.G.M.", "787-2"),

@@ -241,3 +241,12 @@ def test_label_token_with_a_misread_one_still_matches_but_other_tokens_still_dis
     assert hit is not None and hit.loinc == "30341-2" and hit.method == "fuzzy"
     assert match_label("Vitamine Bl2", None, "fr").loinc == "2132-9"  # type: ignore[union-attr]
     assert match_label("Cholestérol LDL", None, "fr").loinc != match_label("Cholestérol HDL", None, "fr").loinc  # type: ignore[union-attr]
+
+
+def test_misread_unit_decides_between_the_tests_a_label_can_name() -> None:
+    # German tables call plateletcrit "PCT"; with "µg/l" misread as "yg/l" (valid UCUM:
+    # yoctogram) the row is procalcitonin
+    r = map_result(RawResult(index=0, label=_ocr("PCT"), value=_ocr("0,72"), unit=_ocr("yg/l"), range=_ocr("0,00 - 0,50")), DE)
+    assert (r.loinc, r.unit_ucum) == ("33959-8", "ug/L") and "unit-repaired" in r.notes
+    plateletcrit = map_result(RawResult(index=0, label=_ocr("PCT"), value=_ocr("0,25"), unit=_ocr("%"), range=_ocr("0,15 - 0,40")), DE)
+    assert plateletcrit.loinc == "51637-7"
