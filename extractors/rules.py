@@ -44,13 +44,14 @@ def lexicon() -> Lexicon:
         role: re.compile(rf"^\s*(?:{_alt([p for ps in langs.values() for p in ps])})\s*[:.]?\s*$", flags)
         for role, langs in raw["header"].items()
     }
-    # a key starts at a word boundary and is followed by ':' or whitespace or end
+    # a key starts at a word boundary and is followed by ':' or whitespace or end, or by
+    # a digit (OCR glued the value: "Date du compte rendu02/08/2025")
     meta = {
-        field: re.compile(rf"(?<![\w])(?:{_alt([p for ps in langs.values() for p in ps])})(?=\s*[:.]|\s|\)|$)", flags)
+        field: re.compile(rf"(?<![\w])(?:{_alt([p for ps in langs.values() for p in ps])})(?=\s*[:.]|\s|\)|$|\d)", flags)
         for field, langs in raw["meta"].items()
     }
     meta_lang = {
-        field: {lang: re.compile(rf"(?<![\w])(?:{_alt(ps)})(?=\s*[:.]|\s|\)|$)", flags) for lang, ps in langs.items()}
+        field: {lang: re.compile(rf"(?<![\w])(?:{_alt(ps)})(?=\s*[:.]|\s|\)|$|\d)", flags) for lang, ps in langs.items()}
         for field, langs in raw["meta"].items()
     }
     t = raw["titles"]

@@ -211,6 +211,12 @@ def test_report_date_is_separate_from_collection_date(parsed: Parsed) -> None:
     assert m.report_date is not None and m.report_date.startswith("2024-03-13")
 
 
+def test_date_glued_to_its_key_is_read(parsed: Parsed) -> None:
+    # OCR lost the colon and the space: "Date du compte rendu02/08/2025"
+    m = meta(parsed, ["Patient : SCHMIT Anne", BIRTH, "Prélevé le: 01/08/2025 à 17:20", "Date du compte rendu02/08/2025"])
+    assert m.report_date is not None and m.report_date.startswith("2025-08-02")
+
+
 def test_birth_date_is_never_the_collection_date(parsed: Parsed) -> None:
     m = meta(parsed, ["Patient : SCHMIT Anne", BIRTH, "Prélèvement le : 12/03/2024"])
     assert m.patient.birth_date == "1962-03-14"
