@@ -27,6 +27,7 @@ from pathlib import Path
 
 from models import MappedResult, Printed, RawResult, ReportMeta
 from extractors.values import Range, parse_flag, parse_number, parse_range
+from mappers.ocr_repair import within
 
 AUTO_ACCEPT = 0.90
 
@@ -50,6 +51,7 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
+    from mappers.ocr_repair import repair_range, repair_value, unit_in_flag
     from mappers.repair import component_units, repair_unit
     from mappers.terminology import component_kind, match_label
     from mappers.units import UnitMatch, property_of, to_ucum
@@ -77,10 +79,10 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     # 1. label first (gives the analyte kind), then the unit with that kind, then the code
     label_key, first = _best_label(label, ctx.language, specimen_hint)
     kind = (component_kind(first.component_key) or _KIND_BY_PROPERTY.get(first.property)) if first else None
-    if unit_text is None and first is not None and _flag_is_misread_unit(raw, range_text, ctx):
-        fixed_flag = repair_unit(raw.flag.text, component_units(first.component_key))  # type: ignore[union-attr]
-        if fixed_flag is not None and fixed_flag.ucum is not None:  # "42,7  +" for "42,7 %"
-            unit_text, unit_cell = fixed_flag.text, raw.flag
+    if unit_text is None and first is not None:
+        in_flag = unit_in_flag(raw, range_text, component_units(first.component_key), ctx.decimal_comma, ctx.sex)
+        if in_flag is not None:  # OCR: "42,7  +" for "42,7 %"
+            unit_text, unit_cell = in_flag.text, raw.flag
             raw = raw.model_copy(update={"flag": None})
             notes.append("unit-from-flag")
     unit = to_ucum(unit_text, kind) if unit_text else None
@@ -131,52 +133,24 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     # 3. range
     rng: Range | None = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None
     if raw.range and range_text is not None and rng is None and raw.range.source == "ocr":
-        from mappers.repair import repair_range_texts
-
-        for candidate in repair_range_texts(range_text):
-            rng = parse_range(candidate, ctx.decimal_comma, ctx.sex)
-            if rng is not None and (rng.low is None or rng.high is None or rng.low < rng.high):
-                notes.append("range-repaired")
-                break
-            rng = None
+        rng = repair_range(range_text, ctx.decimal_comma, ctx.sex)
+        if rng is not None:
+            notes.append("range-repaired")
     ref_text = range_text
     if range_text is not None and rng is None:
         qr = _qualitative(range_text)
         if qr is None:
             notes.append("range-unparsed")
 
-    # 3a. OCR glued a low flag printed before the value ("- 6,7" read as "-6,7"): a
-    # negative reading against a range that cannot go below zero is the flag and the value
-    if (
-        raw.value.source == "ocr" and value is not None and value < 0 and comparator is None
-        and rng is not None and rng.low is not None and rng.low >= 0 and raw.value.text.lstrip()[:1] in "-–"
-    ):
-        value = -value
-        value_parse = min(value_parse, 0.8)
-        notes.append("flag-split-from-value")
-
-    # 3b. OCR: a value (and range) outside the analyte's physiological span lost its
-    # decimal separator(s): scale back into the span, send to review
-    if raw.value.source == "ocr" and value is not None and match is not None and unit is not None and comparator is None:
-        span = plausible_span(match.component_key, unit.ucum)
-        if span is not None and not span[0] <= value <= span[1] and not decimals:
-            for d in (1, 2, 3):
-                cand = value / 10**d
-                if span[0] <= cand <= span[1]:
-                    value, decimals, value_parse = round(cand, d), d, 0.6
-                    notes.append("value-repaired")
-                    if rng is not None and rng.high is not None and rng.high > span[1]:
-                        rng = Range(None if rng.low is None else rng.low / 10**d, rng.high / 10**d, rng.text)
-                    break
-
-    # 3c. OCR repair of the value, only where the reference range makes it safe
-    if raw.value.source == "ocr" and rng is not None and "value-repaired" not in notes:
-        fixed_value = _repair_ocr_value(raw.value.text, value, decimals, comparator, rng, range_text or "", ctx)
-        if fixed_value is not None:
-            value, decimals = fixed_value
-            value_text = None
-            value_parse = 0.6  # a repaired value always goes to review
-            notes.append("value-repaired")
+    # 3a. OCR repairs of the value (mappers.ocr_repair): a glued low flag, lost decimal
+    # separators judged by the analyte's span or the printed range, letter/digit confusions
+    if raw.value.source == "ocr":
+        analyte_unit = (match.component_key, unit.ucum) if match is not None and unit is not None else None
+        fix = repair_value(raw, value, decimals, comparator, rng, range_text, analyte_unit, value_parse, ctx.decimal_comma)
+        value, decimals, rng, value_parse = fix.value, fix.decimals, fix.rng, fix.value_parse
+        notes.extend(fix.notes)
+        if "value-repaired" in fix.notes and value_text is not None and value is not None:
+            value_text = None  # "4,O1" read as text is the number 4.01
 
     # 4. interpretation
     interp, flag_conf = _interpretation(raw, value, rng, value_text, ctx, comparator)
@@ -261,23 +235,6 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
 _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
-
-
-def _flag_is_misread_unit(raw: RawResult, range_text: str | None, ctx: MappingContext) -> bool:
-    """An OCR'd one- or two-character "flag" with no unit on the row, against a value
-    inside its printed range: no flag would be printed there, so it may be the unit."""
-    flag = raw.flag
-    if flag is None or flag.source != "ocr" or len(flag.text.strip()) > 2 or range_text is None:
-        return False
-    from mappers.repair import repair_range_texts
-
-    num = parse_number(raw.value.text, ctx.decimal_comma)
-    rng = parse_range(range_text, ctx.decimal_comma, ctx.sex)
-    for candidate in repair_range_texts(range_text) if rng is None else ():
-        rng = rng or parse_range(candidate, ctx.decimal_comma, ctx.sex)
-    if num is None or rng is None or rng.low is None or rng.high is None:
-        return False
-    return rng.low <= num.value <= rng.high
 
 
 _RANGE_UNIT_GAP = re.compile(r"(?<=\d)\s*(?=[^\d\s.,\-–—/])")
@@ -394,59 +351,6 @@ def _best_label(label: str, language: str | None, specimen_hint: str | None):  #
     return best_key, best
 
 
-@cache
-def _spans() -> dict[tuple[str, str], tuple[float, float]]:
-    with (Path(__file__).with_name("data") / "plausible_spans.csv").open(encoding="utf-8") as fh:
-        return {(r["component_key"], r["ucum"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(fh)}
-
-
-def plausible_span(component_key: str, ucum: str) -> tuple[float, float] | None:
-    """Physiologically possible values of an analyte in a unit (data table), or None."""
-    return _spans().get((component_key, ucum))
-
-
-def _range_decimals(text: str) -> int:
-    decs = [len(m.group(1)) for m in re.finditer(r"\d[.,](\d+)", text)]
-    return max(decs) if decs else 0
-
-
-def _within(value: float, rng: Range, factor: float) -> bool:
-    lo = rng.low if rng.low is not None else None
-    hi = rng.high if rng.high is not None else None
-    if hi is not None and hi > 0 and value > hi * factor:
-        return False
-    if lo is not None and lo > 0 and value < lo / factor:
-        return False
-    return True
-
-
-def _repair_ocr_value(
-    text: str, value: float | None, decimals: int | None, comparator: str | None, rng: Range, range_text: str, ctx: MappingContext
-) -> tuple[float, int] | None:
-    """Lost decimal separators ("433" for "4,33") and letter/digit confusions ("4,O1"),
-    accepted only when exactly the repaired reading is plausible for the printed range."""
-    from mappers.repair import repair_number_text
-
-    dec = _range_decimals(range_text)
-    if value is not None:
-        if comparator is not None or decimals or dec == 0 or _within(value, rng, 4.0):
-            return None
-        digits = str(int(value))
-        for d in (dec, dec - 1, dec + 1):
-            if 0 < d < len(digits):
-                cand = float(digits[:-d] + "." + digits[-d:])
-                if _within(cand, rng, 2.5):
-                    return cand, d
-        return None
-    fixed = repair_number_text(text)
-    if fixed is None:
-        return None
-    n = parse_number(fixed, ctx.decimal_comma)
-    if n is None or n.comparator is not None or not _within(n.value, rng, 2.5):
-        return None
-    return n.value, n.decimals
-
-
 def _reading(p: Printed) -> float:
     """Reading confidence of a printed field. Tesseract's word confidences run low for
     words it reads right (measured: scanned results at 0.7-0.9 overall were 99-100 %
@@ -460,7 +364,7 @@ def _plausibility(value: float | None, rng: Range | None, reading: float, ocr: b
     """A value far outside its reference range is often a misread decimal separator."""
     if value is None or rng is None:
         return 1.0
-    if ocr and not _within(value, rng, 5.0):
+    if ocr and not within(value, rng, 5.0):
         return 0.5  # OCR: a tenfold miss is far more often a lost comma than a real result
     hi = rng.high if rng.high is not None else None
     lo = rng.low if rng.low is not None else None

@@ -1,0 +1,175 @@
+"""Repairs that only OCR'd fields get: each reads a row's printed fields (and what the
+mapper already knows: the analyte, its unit, the parsed range), returns the repaired
+reading and a note, and never runs on a text layer (a digital page prints what it means).
+
+Every repair is reported; the caller lowers the field's confidence so that a repaired
+result goes to review. What each step reads and writes:
+
+=====================  =====================================  ============================
+step                   reads                                  writes
+=====================  =====================================  ============================
+``unit_in_flag``       flag (OCR), value, range, analyte      unit text ("unit-from-flag")
+``repair_range``       range text (OCR)                       range ("range-repaired")
+``repair_value``       value (OCR), range, analyte + unit     value, decimals, maybe range
+=====================  =====================================  ============================
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from extractors.values import Range, parse_number, parse_range
+from models import RawResult
+
+_DATA = Path(__file__).with_name("data")
+
+
+@cache
+def _spans() -> dict[tuple[str, str], tuple[float, float]]:
+    with (_DATA / "plausible_spans.csv").open(encoding="utf-8") as fh:
+        return {(r["component_key"], r["ucum"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(fh)}
+
+
+def plausible_span(component_key: str, ucum: str) -> tuple[float, float] | None:
+    """Physiologically possible values of an analyte in a unit (data table), or None."""
+    return _spans().get((component_key, ucum))
+
+
+def within(value: float, rng: Range, factor: float) -> bool:
+    """Is ``value`` no more than ``factor`` times beyond the range's bounds?"""
+    if rng.high is not None and rng.high > 0 and value > rng.high * factor:
+        return False
+    if rng.low is not None and rng.low > 0 and value < rng.low / factor:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------- range
+
+
+def repair_range(range_text: str, decimal_comma: bool | None, sex: str | None) -> Range | None:
+    """The first repaired reading of an OCR'd range that failed to parse (misread
+    brackets, a table rule read against it) that parses as a proper range."""
+    from mappers.repair import repair_range_texts
+
+    for candidate in repair_range_texts(range_text):
+        rng = parse_range(candidate, decimal_comma, sex)
+        if rng is not None and (rng.low is None or rng.high is None or rng.low < rng.high):
+            return rng
+    return None
+
+
+# ---------------------------------------------------------------------------- unit
+
+
+def unit_in_flag(raw: RawResult, range_text: str | None, accepted: frozenset[str], decimal_comma: bool | None, sex: str | None):  # type: ignore[no-untyped-def]
+    """The unit an OCR'd one- or two-character "flag" really is ("42,7  +" for
+    "42,7 %"), when the row has no unit, the value lies inside its printed range (no flag
+    would be printed there) and the reading repairs to a unit the analyte accepts."""
+    from mappers.repair import repair_unit
+
+    flag = raw.flag
+    if flag is None or flag.source != "ocr" or len(flag.text.strip()) > 2 or range_text is None:
+        return None
+    num = parse_number(raw.value.text, decimal_comma)
+    rng = parse_range(range_text, decimal_comma, sex) or repair_range(range_text, decimal_comma, sex)
+    if num is None or rng is None or rng.low is None or rng.high is None or not rng.low <= num.value <= rng.high:
+        return None
+    fixed = repair_unit(flag.text, accepted)
+    return fixed if fixed is not None and fixed.ucum is not None else None
+
+
+# ---------------------------------------------------------------------------- value
+
+
+@dataclass(frozen=True)
+class ValueFix:
+    value: float | None
+    decimals: int | None
+    rng: Range | None
+    value_parse: float  # parse certainty after the repair (a repaired value goes to review)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def repair_value(
+    raw: RawResult,
+    value: float | None,
+    decimals: int | None,
+    comparator: str | None,
+    rng: Range | None,
+    range_text: str | None,
+    analyte_unit: tuple[str, str] | None,  # (component key, UCUM) when both are known
+    value_parse: float,
+    decimal_comma: bool | None,
+) -> ValueFix:
+    """OCR repairs of the value, in order: a low flag glued before it; lost decimal
+    separators judged by the analyte's physiological span (value and range scaled back
+    together); lost separators or letter/digit confusions judged by the printed range."""
+    notes: list[str] = []
+    # a low flag printed before the value ("- 6,7" read as "-6,7"): a negative reading
+    # against a range that cannot go below zero is the flag and the value
+    if (
+        value is not None and value < 0 and comparator is None
+        and rng is not None and rng.low is not None and rng.low >= 0 and raw.value.text.lstrip()[:1] in "-–"
+    ):
+        value, value_parse = -value, min(value_parse, 0.8)
+        notes.append("flag-split-from-value")
+
+    # outside the analyte's physiological span: the decimal separator(s) were lost
+    if value is not None and analyte_unit is not None and comparator is None and not decimals:
+        span = plausible_span(*analyte_unit)
+        if span is not None and not span[0] <= value <= span[1]:
+            for d in (1, 2, 3):
+                cand = value / 10**d
+                if span[0] <= cand <= span[1]:
+                    value, decimals, value_parse = round(cand, d), d, 0.6
+                    notes.append("value-repaired")
+                    if rng is not None and rng.high is not None and rng.high > span[1]:
+                        rng = Range(None if rng.low is None else rng.low / 10**d, rng.high / 10**d, rng.text)
+                    break
+            if "value-repaired" in notes:
+                return ValueFix(value, decimals, rng, value_parse, tuple(notes))
+
+    # only where the printed range makes it safe
+    if rng is not None:
+        fixed = _repair_against_range(raw.value.text, value, decimals, comparator, rng, range_text or "", decimal_comma)
+        if fixed is not None:
+            (value, decimals), value_parse = fixed, 0.6
+            notes.append("value-repaired")
+    return ValueFix(value, decimals, rng, value_parse, tuple(notes))
+
+
+def _range_decimals(text: str) -> int:
+    decs = [len(m.group(1)) for m in re.finditer(r"\d[.,](\d+)", text)]
+    return max(decs) if decs else 0
+
+
+def _repair_against_range(
+    text: str, value: float | None, decimals: int | None, comparator: str | None, rng: Range, range_text: str, decimal_comma: bool | None
+) -> tuple[float, int] | None:
+    """Lost decimal separators ("433" for "4,33") and letter/digit confusions ("4,O1"),
+    accepted only when exactly the repaired reading is plausible for the printed range."""
+    from mappers.repair import repair_number_text
+
+    dec = _range_decimals(range_text)
+    if value is not None:
+        if comparator is not None or decimals or dec == 0 or within(value, rng, 4.0):
+            return None
+        digits = str(int(value))
+        for d in (dec, dec - 1, dec + 1):
+            if 0 < d < len(digits):
+                cand = float(digits[:-d] + "." + digits[-d:])
+                if within(cand, rng, 2.5):
+                    return cand, d
+        return None
+    fixed = repair_number_text(text)
+    if fixed is None:
+        return None
+    n = parse_number(fixed, decimal_comma)
+    if n is None or n.comparator is not None or not within(n.value, rng, 2.5):
+        return None
+    return n.value, n.decimals
