@@ -8,7 +8,7 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from extractors.ocr import _cell_box, ocr_page, reread_numbers, words_from_tesseract
+from extractors.ocr import _cell_box, ocr_page, reread_doubtful_words, words_from_tesseract
 from extractors.preprocess import preprocess
 from extractors.render import render_page
 from extractors.tesseract import engine, parse_tsv, tessdata_dir
@@ -71,7 +71,7 @@ def test_doubtful_number_is_read_again_from_its_cell(row_page) -> None:  # type:
     # the row-level misreading seen on scans: "3,3" -> "38", with middling confidence
     wrong = value.model_copy(update={"text": "38", "confidence": 0.6})
     words = tuple(wrong if w is value else w for w in page.words)
-    fixed = reread_numbers(engine("deu"), image, words, scale, scale)
+    fixed = reread_doubtful_words(engine("deu"), image, words, scale, scale)
     new = next(w for w in fixed if w.bbox == value.bbox)
     assert new.text == "3,3"
     assert new.confidence > 0.6
@@ -83,7 +83,7 @@ def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[n
     sure = value.model_copy(update={"text": "38", "confidence": 0.99})  # above REREAD_BELOW: trusted
     label = next(w for w in page.words if w.text == "Harnstoff").model_copy(update={"text": "Harnstaff", "confidence": 0.9})
     words = tuple(sure if w is value else label if w.text == "Harnstoff" else w for w in page.words)
-    fixed = reread_numbers(engine("deu"), image, words, scale, scale)
+    fixed = reread_doubtful_words(engine("deu"), image, words, scale, scale)
     assert [w.text for w in fixed] == [w.text for w in words]
 
 
