@@ -331,6 +331,17 @@ def _split_value_zone(ws: list[Word], decimal_comma: bool | None) -> tuple[list[
     if not ws:
         return [], [], []
     ws = _unglue(list(ws), decimal_comma)
+    # OCR read an arrow flag before the number as one stray glyph ("↑ 36,7" as "1 36,7" or
+    # "t 36,7"): set apart from the number, it is dropped (the range gives the direction)
+    if (
+        len(ws) > 1 and ws[0].source is WordSource.OCR and len(ws[0].text) == 1
+        and (not ws[0].text.isdigit() or ws[0].text == "1") and not is_flag(ws[0].text)
+        and parse_number(ws[1].text, decimal_comma) is not None
+        and not (_tight(ws, 2) and _is_value_text(_text(ws[:2]), decimal_comma))  # "1 250" is 1250
+    ):
+        v, f, u = _split_value_zone(ws[1:], decimal_comma)
+        if v:
+            return v, f, u
     # a flag printed before the number ("- 39,3", "+ 103,0", "H 13,2"): the number wins
     # over reading the flag itself as a qualitative result
     if len(ws) > 1 and is_flag(ws[0].text):

@@ -95,7 +95,7 @@ def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[n
         # weighted by the confusion table (mappers/data/ocr_confusions.csv)
         ("TIL", "rbc", "10*12/L"), ("Inl", "platelets", "10*9/L"), ("ls", "aptt", "s"), ("pmol1", "ft4", "pmol/L"),
         ("UZL", "ck", "U/L"), ("&%", "eosinophils", "%"), ("|%", "hematocrit", "%"), ("un", "ast", "U/L"),
-        ("$", "hematocrit", "%"), ("10-97", "wbc", "10*9/L"),
+        ("$", "hematocrit", "%"), ("10-97", "wbc", "10*9/L"), ("mmoi", "potassium", "mmol/L"),
     ],
 )
 def test_ocr_unit_confusions(printed: str, component: str, ucum: str) -> None:
@@ -250,3 +250,18 @@ def test_misread_unit_decides_between_the_tests_a_label_can_name() -> None:
     assert (r.loinc, r.unit_ucum) == ("33959-8", "ug/L") and "unit-repaired" in r.notes
     plateletcrit = map_result(RawResult(index=0, label=_ocr("PCT"), value=_ocr("0,25"), unit=_ocr("%"), range=_ocr("0,15 - 0,40")), DE)
     assert plateletcrit.loinc == "51637-7"
+
+
+@pytest.mark.parametrize(
+    ("texts", "value"),
+    [(["1", "36,7"], "36,7"), (["t", "11,6"], "11,6"), (["1", "250"], "1 250"), (["36,7"], "36,7")],
+)
+def test_stray_glyph_before_an_ocr_value_is_a_misread_arrow(texts: list[str], value: str) -> None:
+    from extractors.results import _split_value_zone
+
+    words, x = [], 250.0
+    for t in texts:
+        words.append(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 5 * len(t), bottom=109), page=1, font_size=9, confidence=0.9, source=WordSource.OCR))
+        x += 5 * len(t) + 3
+    v, _, units = _split_value_zone(words, True)
+    assert " ".join(w.text for w in v) == value and not units
