@@ -381,7 +381,7 @@ def _glued_flag(value: Printed, decimal_comma: bool | None) -> tuple[Printed, Pr
 
 # Second words of units printed with a space. Case-sensitive on purpose: "h" (hour) ends
 # "mm/1re h", while "H" is a high flag.
-_UNIT_TAIL = re.compile(r"^(?:m²|m2|m\^2|h|Std\.?|std\.?|Stunde|heure|hr|1h|FEU|DDU|SC)$")
+_UNIT_TAIL = re.compile(r"^(?:m²|m2|m\^2|m[?\"'°]|h|Std\.?|std\.?|Stunde|heure|hr|1h|FEU|DDU|SC)$")  # "m?": OCR's m²
 
 
 def _unit_tail(text: str) -> bool:

@@ -122,11 +122,18 @@ def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None 
     the end of a unit but keeps the box of the whole word ("U" in the box of "U/l"); a
     spelling that starts with the reading and fits the box then scores ``TRUNCATED_SCORE``.
     """
+    found = unit_readings(printed, accepted, box_chars)
+    return found[0] if found else None
+
+
+def unit_readings(printed: str, accepted: frozenset[str], box_chars: float | None = None) -> list[Repaired]:
+    """Every accepted unit the OCR'd text may be (similarity at least 0.75), best first;
+    one entry per UCUM code. Ties ("ga": "g/l" or "g/dl"?) are for the caller to break."""
     if not printed or not accepted:
-        return None
+        return []
     folded = _ocr_fold(printed)
     plain = printed.strip().lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
-    best: tuple[float, str, str] | None = None
+    best: dict[str, tuple[float, str]] = {}
     for ucum in sorted(accepted):
         for spelling, key in _aliases().get(ucum, ()):
             target = spelling.lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
@@ -136,11 +143,10 @@ def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None 
                 and box_chars >= 1.5 * len(folded) and 0.7 * len(key) <= box_chars <= 1.5 * len(key)
             ):
                 score = max(score, TRUNCATED_SCORE)
-            if best is None or score > best[0]:
-                best = (score, spelling, ucum)
-    if best is None or best[0] < 0.75:
-        return None
-    return Repaired(text=best[1], ucum=best[2], similarity=best[0])
+            if ucum not in best or score > best[ucum][0]:
+                best[ucum] = (score, spelling)
+    ranked = sorted(((sc, sp, u) for u, (sc, sp) in best.items() if sc >= 0.75), key=lambda t: (-t[0], t[2]))
+    return [Repaired(text=sp, ucum=u, similarity=sc) for sc, sp, u in ranked]
 
 
 def repair_range_texts(text: str) -> list[str]:

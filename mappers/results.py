@@ -52,7 +52,7 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     from mappers.ocr_repair import repair_range, repair_value, unit_in_flag
-    from mappers.repair import component_units, repair_unit
+    from mappers.repair import component_units, unit_readings
     from mappers.terminology import component_kind, match_label
     from mappers.units import UnitMatch, property_of, to_ucum
 
@@ -99,7 +99,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             if raw.unit is not None and raw.unit.source == "ocr" and raw.unit.bbox.height > 0:
                 # average glyph width is about 0.45 of an OCR line box's height
                 box_chars = raw.unit.bbox.width / (0.45 * raw.unit.bbox.height)
-            fixed = repair_unit(unit_text, accepted, box_chars)
+            fixed = _likeliest_unit(unit_readings(unit_text, accepted, box_chars), first.component_key, raw.value.text, ctx)
             if fixed is not None and fixed.ucum is not None:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
@@ -235,6 +235,22 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
 _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
+
+
+def _likeliest_unit(readings, component_key: str, value_text: str, ctx: MappingContext):  # type: ignore[no-untyped-def]
+    """Of the units an OCR'd unit may be, best first, the first whose physiological span
+    holds the value ("ga" beside an MCHC of 31,3 is g/dl, not g/l); else the best."""
+    from mappers.ocr_repair import plausible_span
+
+    if len(readings) < 2:
+        return readings[0] if readings else None
+    num = parse_number(value_text, ctx.decimal_comma)
+    if num is not None:
+        for r in readings:
+            span = plausible_span(component_key, r.ucum)
+            if span is not None and span[0] <= num.value <= span[1]:
+                return r
+    return readings[0]
 
 
 _RANGE_UNIT_GAP = re.compile(r"(?<=\d)\s*(?=[^\d\s.,\-–—/])")

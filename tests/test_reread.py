@@ -265,3 +265,17 @@ def test_stray_glyph_before_an_ocr_value_is_a_misread_arrow(texts: list[str], va
         x += 5 * len(t) + 3
     v, _, units = _split_value_zone(words, True)
     assert " ".join(w.text for w in v) == value and not units
+
+
+def test_ambiguous_ocr_unit_is_decided_by_the_value_magnitude() -> None:
+    def mchc(value: str, rng: str):  # type: ignore[no-untyped-def]
+        return map_result(RawResult(index=0, label=_ocr("MCHC"), value=_ocr(value), unit=_ocr("ga"), range=_ocr(rng)), DE)
+
+    assert mchc("31,3", "32,0 - 36,0").unit_ucum == "g/dL"  # "ga" reads as g/l or g/dl
+    assert mchc("313", "320 - 360").unit_ucum == "g/L"
+
+
+def test_unit_with_a_misread_square_after_the_range_is_the_unit() -> None:
+    from extractors.results import _unit_tail
+
+    assert _unit_tail("m?") and _unit_tail("m²") and not _unit_tail("mg")
