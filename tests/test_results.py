@@ -428,3 +428,10 @@ def test_header_cells_that_each_name_a_column_are_not_merged() -> None:
     assert len(_merge_header_phrases(bilingual, 12.0)) == 3
     spaced = [cell("Valeurs", 300), cell("de", 360), cell("référence", 390)]  # OCR spaced one header wide
     assert [len(c) for c in _merge_header_phrases(spaced, 12.0)] == [3]
+
+
+@pytest.mark.parametrize(("text", "role"), [("Normberelch", "range"), ("Ergebnls", "value"), ("Referenzberelch", "range"), ("Hämatologie", None), ("Leukozyten", None)])
+def test_header_word_with_one_misread_letter_keeps_its_role(text: str, role: str | None) -> None:
+    from extractors.results import _header_role
+
+    assert _header_role(text) == role
