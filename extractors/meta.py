@@ -301,11 +301,17 @@ def _id_valid(kind: str, digits: str) -> bool:
 
 
 @cache
-def _id_kinds() -> tuple[tuple[int, str, str], ...]:
+def _id_schemes() -> tuple[dict[str, str], ...]:
+    """Rows of ``rules/national_ids.csv``: country, system, digits, check, birth, note."""
     from extractors.rules import RULES_PATH
 
     with (RULES_PATH.with_name("national_ids.csv")).open(encoding="utf-8") as fh:
-        return tuple((int(r["digits"]), r["check"], r["system"]) for r in csv.DictReader(fh))
+        return tuple(csv.DictReader(fh))
+
+
+@cache
+def _id_kinds() -> tuple[tuple[int, str, str], ...]:
+    return tuple((int(r["digits"]), r["check"], r["system"]) for r in _id_schemes())
 
 
 def identify_national_id(text: str) -> tuple[str, str | None] | None:
@@ -326,10 +332,7 @@ def identify_national_id(text: str) -> tuple[str, str | None] | None:
 
 @cache
 def _birth_formats() -> dict[str, str]:
-    from extractors.rules import RULES_PATH
-
-    with (RULES_PATH.with_name("national_ids.csv")).open(encoding="utf-8") as fh:
-        return {r["system"]: r["birth"] for r in csv.DictReader(fh) if r.get("birth")}
+    return {r["system"]: r["birth"] for r in _id_schemes() if r.get("birth")}
 
 
 def birth_date_in_id(digits: str, system: str | None) -> str | None:

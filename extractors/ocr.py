@@ -535,10 +535,6 @@ def retry_turns(osd: Orientation | None, lines_vertical: bool) -> tuple[int, ...
     return (90, 270) if lines_vertical else (180,)
 
 
-def _look_confidence(image: Image.Image, dpi: float) -> float:
-    return detect_ocr_language_detailed(image, dpi=dpi)[1]
-
-
 LOOK_MARGIN = 0.1  # a turned page must read this much surer in the quick look to earn a full pass
 
 
@@ -571,11 +567,28 @@ def ocr_pdf_page_detailed(
     image, rotation = pre.image, pre.rotation
 
     asked: dict[int, Orientation | None] = {}
+    turns: dict[tuple[int, int], Image.Image] = {}
+    looks: dict[tuple[int, int], tuple[str, float]] = {}
 
     def osd(img: Image.Image) -> Orientation | None:  # asked at most once per image
         if id(img) not in asked:
             asked[id(img)] = detect_orientation(img, rendered.dpi)
         return asked[id(img)]
+
+    def turned(img: Image.Image, turn: int) -> Image.Image:  # each turn of an image made once
+        if turn % 360 == 0:
+            return img
+        if (id(img), turn) not in turns:
+            turns[(id(img), turn)] = Image.fromarray(rotate_right_angle(to_array(img), turn))
+        return turns[(id(img), turn)]
+
+    def look(img: Image.Image, turn: int = 0) -> tuple[str, float]:  # (language, confidence), each look once
+        if (id(img), turn) not in looks:
+            looks[(id(img), turn)] = detect_ocr_language_detailed(turned(img, turn), dpi=rendered.dpi)
+        return looks[(id(img), turn)]
+
+    def reads_better_turned(img: Image.Image, turn: int) -> bool:  # the quick looks decide before a full pass
+        return look(img, turn)[1] > look(img)[1] + LOOK_MARGIN
 
     def run(img: Image.Image, rot: int, use_lang: str) -> Page:
         w, h = _upright_size(rendered.width_pt, rendered.height_pt, rot)
@@ -584,18 +597,16 @@ def ocr_pdf_page_detailed(
     use_lang = lang or DEFAULT_LANG
     if lang is None and PREDETECT_LANGUAGE:  # a quick low-resolution look at the header picks the model
         t = time.perf_counter()
-        use_lang, seen = detect_ocr_language_detailed(image, dpi=rendered.dpi)
+        use_lang, seen = look(image)
         if seen < LOW_CONFIDENCE and rotation == 0:  # garbage: probably upside down; ask OSD now, not after a full pass
             found = osd(image)
             if found is not None and found.rotate:
                 rotation = found.rotate
-                image = Image.fromarray(rotate_right_angle(to_array(image), rotation))
-                use_lang = detect_ocr_language(image, dpi=rendered.dpi)
-            elif not lines_look_vertical(to_array(image)):  # OSD unsure or says upright: compare with the page turned over
-                turned = Image.fromarray(rotate_right_angle(to_array(image), 180))
-                turned_lang, turned_seen = detect_ocr_language_detailed(turned, dpi=rendered.dpi)
-                if turned_seen > seen + LOOK_MARGIN:
-                    rotation, image, use_lang = 180, turned, turned_lang
+                use_lang = look(image, rotation)[0]
+                image = turned(image, rotation)
+            elif not lines_look_vertical(to_array(image)) and reads_better_turned(image, 180):
+                # OSD unsure or says upright: the page turned over reads clearly better
+                rotation, use_lang, image = 180, look(image, 180)[0], turned(image, 180)
         timings["language"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -605,20 +616,15 @@ def ocr_pdf_page_detailed(
 
     if page.quality < LOW_CONFIDENCE:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
-        gray = to_array(image)
         found = osd(image)
         trusted = found is not None and found.rotate != 0
-        here: float | None = None
-        for turn in retry_turns(found, lines_look_vertical(gray)):
-            turned = Image.fromarray(rotate_right_angle(gray, turn))
-            if not trusted:  # a cheap look first: most low pages (faxes, photos) are upright and stay so
-                if here is None:
-                    here = _look_confidence(image, rendered.dpi)
-                if _look_confidence(turned, rendered.dpi) <= here + LOOK_MARGIN:
-                    continue
-            retry = run(turned, (rotation + turn) % 360, use_lang)
+        for turn in retry_turns(found, lines_look_vertical(to_array(image))):
+            # untrusted: a cheap look first, most low pages (faxes, photos) are upright and stay so
+            if not trusted and not reads_better_turned(image, turn):
+                continue
+            retry = run(turned(image, turn), (rotation + turn) % 360, use_lang)
             if retry.quality > page.quality:
-                page, upright = retry, turned
+                page, upright = retry, turned(image, turn)
         timings["orientation-retry"] = time.perf_counter() - t
 
     if lang is None:  # check the default model was the right one (on the upright page); redo once if not

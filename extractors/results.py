@@ -19,7 +19,6 @@ Both modes work on ``models.Word`` so text-layer and OCR pages share them.
 from __future__ import annotations
 
 import re
-from functools import cache
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,7 +27,7 @@ from rapidfuzz import fuzz, process
 from models import BBox, Line, Printed, RawResult, Word, WordSource
 from extractors.layout import line_font_size, split_cells
 from extractors.meta import find_date
-from extractors.rules import lexicon
+from extractors.rules import HEADER_ROLES, lexicon
 from extractors.values import is_flag, looks_like_unit, parse_number, parse_range
 
 _QUAL_FALLBACK = re.compile(
@@ -101,35 +100,17 @@ def _header_role(text: str) -> str | None:
     lex = lexicon().header
     text = text.strip(" []|()!¦:")  # table rules OCR'd as brackets or bars
     parts = [p.strip() for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip()] or [text]
-    for role in ("range", "prior", "unit", "value", "label", "flag", "section"):
+    for role in HEADER_ROLES:
         if any(lex[role].match(p) for p in parts):
             return role
+    words = lexicon().header_words
     for p in parts:  # OCR misread one letter of a long header word ("Normberelch")
         key = p.lower()
         if len(key) >= 8:
-            found = process.extractOne(key, list(_header_words()), scorer=fuzz.ratio, score_cutoff=85)
+            found = process.extractOne(key, words.keys(), scorer=fuzz.ratio, score_cutoff=85)
             if found is not None:
-                return _header_words()[found[0]]
+                return words[found[0]]
     return None
-
-
-@cache
-def _header_words() -> dict[str, str]:
-    """Plain header words and phrases of the lexicon (no pattern syntax) -> their role."""
-    import json
-
-    from extractors.rules import RULES_PATH
-
-    raw = json.loads(RULES_PATH.read_text(encoding="utf-8"))["header"]
-    out: dict[str, str] = {}
-    for role in ("range", "prior", "unit", "value", "label", "flag", "section"):
-        for patterns in raw.get(role, {}).values():
-            for pat in patterns:
-                plain = re.sub(r"\([^()]*\)\?|\\.\?|.\?", "", pat)  # optional parts dropped
-                plain = re.sub(r"\[(.)[^\]]*\]", r"\1", plain)  # a class: its first letter
-                if re.fullmatch(r"[a-zà-ÿß ]{8,}", plain):
-                    out.setdefault(plain, role)
-    return out
 
 
 def _merge_header_phrases(cells: list[tuple[Word, ...]], size: float) -> list[tuple[Word, ...]]:

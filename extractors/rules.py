@@ -15,6 +15,7 @@ RULES_PATH = Path(__file__).with_name("rules") / "lexicon.json"
 @dataclass(frozen=True)
 class Lexicon:
     header: dict[str, re.Pattern[str]]  # role -> pattern matching a whole header cell
+    header_words: dict[str, str]  # plain header word or phrase (8+ letters) -> role, for fuzzy OCR matching
     meta: dict[str, re.Pattern[str]]  # field -> pattern finding a key inside a line
     meta_lang: dict[str, dict[str, re.Pattern[str]]]  # field -> lang -> pattern
     laboratory: re.Pattern[str]
@@ -57,6 +58,7 @@ def lexicon() -> Lexicon:
     t = raw["titles"]
     return Lexicon(
         header=header,
+        header_words=_plain_header_words(raw["header"]),
         meta=meta,
         meta_lang=meta_lang,
         laboratory=re.compile(_alt(raw["laboratory"]), flags),
@@ -73,6 +75,23 @@ def lexicon() -> Lexicon:
         not_names=re.compile(rf"^(?:{_alt(raw['not_names'])})$", flags),
         given_names=_given_names(),
     )
+
+
+HEADER_ROLES = ("range", "prior", "unit", "value", "label", "flag", "section")  # order of precedence
+
+
+def _plain_header_words(raw_header: dict[str, dict[str, list[str]]]) -> dict[str, str]:
+    """The header patterns that reduce to plain words (optional parts dropped, a
+    character class read as its first letter) -> their role."""
+    out: dict[str, str] = {}
+    for role in HEADER_ROLES:
+        for patterns in raw_header.get(role, {}).values():
+            for pat in patterns:
+                plain = re.sub(r"\([^()]*\)\?|\\.\?|.\?", "", pat)
+                plain = re.sub(r"\[(.)[^\]]*\]", r"\1", plain)
+                if re.fullmatch(r"[a-zà-ÿß ]{8,}", plain):
+                    out.setdefault(plain, role)
+    return out
 
 
 def _given_names() -> frozenset[str]:

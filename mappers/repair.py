@@ -40,13 +40,18 @@ def component_units(component_key: str) -> frozenset[str]:
 
 
 @cache
-def _aliases() -> dict[str, tuple[tuple[str, str], ...]]:
-    """UCUM code -> (printed spelling, OCR-normalised spelling) pairs."""
-    out: dict[str, list[tuple[str, str]]] = {}
+def _aliases() -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """UCUM code -> (printed spelling, OCR-normalised spelling, plain lower-case spelling)."""
+    out: dict[str, list[tuple[str, str, str]]] = {}
     with (_DATA / "units.csv").open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            out.setdefault(r["ucum"], []).append((r["printed"], _ocr_fold(r["printed"])))
+            out.setdefault(r["ucum"], []).append((r["printed"], _ocr_fold(r["printed"]), _plain(r["printed"])))
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _plain(text: str) -> str:
+    """Lower case, no spaces, micro sign as 'u': how a unit is compared before any fold."""
+    return text.strip().lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
 
 
 _EXPONENT = re.compile(r"10\s?(?:[\"'°*^xX%7\-]|\s)\s?([0-9]{1,2})")
@@ -54,8 +59,7 @@ _EXPONENT = re.compile(r"10\s?(?:[\"'°*^xX%7\-]|\s)\s?([0-9]{1,2})")
 
 def _ocr_fold(text: str) -> str:
     """Collapse the characters OCR confuses in units to one canonical form."""
-    t = text.strip().lower().replace(" ", "")
-    t = t.replace("µ", "u").replace("μ", "u")
+    t = _plain(text)
     t = _EXPONENT.sub(lambda m: "10^" + m.group(1), t)
     t = re.sub(r"^[py](?=mol|g/|mol/)", "u", t)  # µ read as p or y ("pmol/l", "yumol/l")
     t = t.replace("yu", "u").replace("£", "f").replace("]", "l").replace("[", "l")
@@ -132,11 +136,10 @@ def unit_readings(printed: str, accepted: frozenset[str], box_chars: float | Non
     if not printed or not accepted:
         return []
     folded = _ocr_fold(printed)
-    plain = printed.strip().lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
+    plain = _plain(printed)
     best: dict[str, tuple[float, str]] = {}
     for ucum in sorted(accepted):
-        for spelling, key in _aliases().get(ucum, ()):
-            target = spelling.lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
+        for spelling, key, target in _aliases().get(ucum, ()):
             score = max(fuzz.ratio(folded, key) / 100.0, ocr_similarity(folded, key), ocr_similarity(plain, target))
             if (
                 box_chars is not None and key.startswith(folded) and len(key) > len(folded)
