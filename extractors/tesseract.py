@@ -81,6 +81,13 @@ def parse_tsv(tsv: str) -> dict[str, list[Any]]:
     return data
 
 
+def _untagged(image: Image.Image) -> Image.Image:
+    """The image without its file-format tag: tesserocr hands a tagged image (one opened
+    from a PNG file) to tesseract re-encoded in that format, 0.4 s for a 300-dpi page;
+    an untagged one goes as a BMP in 0.02-0.04 s (measured)."""
+    return image if image.format is None else image.copy()
+
+
 @dataclass(frozen=True)
 class CellRead:
     text: str
@@ -108,7 +115,7 @@ class Engine:
         """Recognise the whole image; TSV columns as :func:`parse_tsv`."""
         api = self._api
         api.SetPageSegMode(int(psm))
-        api.SetImage(image)
+        api.SetImage(_untagged(image))
         api.SetSourceResolution(max(70, int(round(dpi))))
         api.Recognize()
         return parse_tsv(api.GetTSVText(0) or "")
@@ -161,7 +168,7 @@ class OsdEngine:
         self._api = tesserocr.PyTessBaseAPI(path=tessdata or tessdata_dir(), lang="osd", psm=tesserocr.PSM.OSD_ONLY)
 
     def detect(self, image: Image.Image, dpi: float) -> OsdResult | None:
-        self._api.SetImage(image)
+        self._api.SetImage(_untagged(image))
         self._api.SetSourceResolution(max(70, int(round(dpi))))
         found = self._api.DetectOrientationScript()
         if not found:

@@ -44,9 +44,8 @@ elif mode == "tesseract-api":
     from extractors.tesseract import engine
     from PIL import Image
 elif mode.startswith("pipeline"):
-    from flows.pipeline import Settings, convert_document, convert_batch
-    import extractors.document, extractors.parse, mappers.results, mappers.fhir, flows.writers
-    from mappers.terminology import match_label; match_label("Hémoglobine")
+    from flows.pipeline import Settings, convert_document, convert_batch, warm_up
+    warm_up()  # what a batch run loads once before its workers fork: start-up, not per page
 import_s = time.perf_counter() - t_import
 pages = 0
 t0 = time.perf_counter()
@@ -58,7 +57,9 @@ if mode == "pdfplumber-words":
 elif mode == "tesseract-api":
     for f in files:  # files are page images here: "path|lang"
         path, lang = f.split("|")
-        engine(lang).read_page(Image.open(path), 4, 300); pages += 1
+        # decoded here like the command decodes its file; convert() drops the PNG format tag,
+        # without which tesserocr would re-encode the page as PNG (0.4 s) to hand it over
+        engine(lang).read_page(Image.open(path).convert("L"), 4, 300); pages += 1
 elif mode == "pipeline":
     s = Settings(out_dir=Path(out), workers=1)
     for f in files:

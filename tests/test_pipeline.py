@@ -386,3 +386,29 @@ def test_compaction_keeps_each_row_once_from_the_newest_part(parts: list[set[tup
         assert {k: int(r["value"]) for k, r in zip(keys, got)} == expected
         order = [(r["stem"], r["document_id"], r["row_index"]) for r in got]
         assert order == sorted(order)
+
+
+def _in_fresh_python(code: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_language_detection_does_not_import_spacys_language_packages() -> None:
+    # importing spacy.lang.fr compiles its tokenizer exceptions: 7 s on every worker's first document
+    code = (
+        "import sys; from extractors.language import detect_language, _stopwords;"
+        "print(detect_language('le patient et les résultats de la prise de sang sont dans'.split()),"
+        " 'spacy.lang.fr' in sys.modules, 'spacy' in sys.modules, len(_stopwords()['fr']) > 300)"
+    )
+    assert _in_fresh_python(code) == "fr False False True"
+
+
+def test_warm_up_loads_what_a_worker_would_load_on_its_first_document() -> None:
+    code = (
+        "import sys; from flows.pipeline import warm_up; warm_up();"
+        "from mappers.units import load_units; from extractors.rules import lexicon; from extractors.language import _stopwords;"
+        "print(load_units.cache_info().currsize, lexicon.cache_info().currsize, _stopwords.cache_info().currsize,"
+        " 'pandas' in sys.modules, 'fhir.resources.R4B.observation' in sys.modules)"
+    )
+    assert _in_fresh_python(code) == "1 1 1 True True"

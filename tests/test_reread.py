@@ -279,3 +279,16 @@ def test_unit_with_a_misread_square_after_the_range_is_the_unit() -> None:
     from extractors.results import _unit_tail
 
     assert _unit_tail("m?") and _unit_tail("m²") and not _unit_tail("mg")
+
+
+def test_image_opened_from_a_file_is_handed_to_tesseract_untagged(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from extractors.tesseract import _untagged
+
+    path = tmp_path / "page.png"
+    Image.new("L", (40, 20), 255).save(path)
+    opened = Image.open(path)
+    assert opened.format == "PNG" and _untagged(opened).format is None  # else re-encoded as PNG: 0.4 s a page
+    fresh = Image.new("L", (4, 4))
+    assert _untagged(fresh) is fresh
