@@ -50,6 +50,8 @@ from extractors.preprocess import (
 )
 from extractors.render import DEFAULT_DPI, render_page
 from extractors.tesseract import Engine, engine
+from extractors.values import is_flag, parse_number, parse_range
+from mappers.units import is_printed_unit
 from models import BBox, Page, Word, WordSource
 
 ERASE_VERTICAL = False  # erasing vertical rules ate digits stacked in value columns (78% -> 68% exact numbers)
@@ -351,6 +353,46 @@ def _reread_candidate(word: Word) -> bool:
     return word.confidence < DOUBTFUL_WORD and len(word.text) <= 6
 
 
+REREAD_UNITS = True
+_BOUND_OR_RANGE = re.compile(r"^[\[(<>≤≥]\s*\d|\d\s*[-–]\s*\d")  # "[4,50-5,90", "<15": not a unit
+
+
+def _same_line(a: Word, b: Word) -> bool:
+    overlap = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
+    return overlap >= 0.5 * min(a.bbox.height, b.bbox.height)
+
+
+def _unit_candidate(words: Sequence[Word], i: int) -> bool:
+    """The word right after a number (and its flag) on its line, short, with a letter or
+    ``%``, and not a unit the table knows: where a unit is printed, read garbled in the
+    long row ("gaL" for g/dL, "UL", "mmolL"). Numbers, ranges, bounds, range words
+    ("bis") and flags are not candidates."""
+    if i == 0:
+        return False
+    word, before = words[i], words[i - 1]
+    if is_flag(before.text) and i >= 2 and _same_line(before, word):  # "13,33 H mmo/L"
+        before = words[i - 2]
+    text = word.text
+    if not (_NUMBER_READ.match(before.text) and before.bbox.x1 <= word.bbox.x0 and _same_line(before, word)):
+        return False
+    if len(text) > 12 or not re.search(r"[^\W\d_]|%", text) or _BOUND_OR_RANGE.search(text):
+        return False
+    if is_flag(text) or parse_number(text) is not None or parse_range(f"1 {text} 2") is not None:
+        return False
+    return not is_printed_unit(text)
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def _unit_read(old: Word, new: str) -> bool:
+    """A unit candidate's cell reading replaces it when it is a unit the table knows, of
+    two characters or more (``%`` alone), with no fewer letters (a cell cut short reads
+    ``mU/L`` for ``mlU/L``)."""
+    return (len(new) >= 2 or new == "%") and is_printed_unit(new) and _letters(new) >= _letters(old.text)
+
+
 def reread_doubtful_words(
     eng: Engine, image: Image.Image, words: tuple[Word, ...], scale_x: float, scale_y: float
 ) -> tuple[Word, ...]:
@@ -364,7 +406,8 @@ def reread_doubtful_words(
     words) and tesseract is at least as sure of it (clearly surer, for words that change
     from letters to a number or stay letters); the word then carries the new confidence.
     """
-    picks = [i for i, w in enumerate(words) if _reread_candidate(w)]
+    unit_picks = {i for i in range(len(words)) if REREAD_UNITS and _unit_candidate(words, i)}
+    picks = [i for i, w in enumerate(words) if _reread_candidate(w) or i in unit_picks]
     if not picks:
         return words
     boxes = [_cell_box(words[i], words, scale_x, scale_y, image.size) for i in picks]
@@ -373,6 +416,11 @@ def reread_doubtful_words(
     for i, read in zip(picks, reads):
         old = words[i]
         new = read.text.strip(_EDGE_JUNK)
+        if i in unit_picks:  # a garbled unit read alone: taken only as one the table knows
+            if _unit_read(old, new):
+                out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
+            if not _reread_candidate(old):
+                continue
         flagged = _FLAGGED_NUMBER.match(new)
         if flagged and _NUMERIC_WORD.match(old.text) and read.confidence >= max(0.8, old.confidence):
             out[i] = _split_flag(old, flagged, read.confidence)  # "21,25" was "* 1,25": a flag and the number

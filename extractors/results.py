@@ -217,8 +217,26 @@ def detect_header(line: Line, collection_date: str | None) -> Columns | None:
     if "label" not in {c.role for c in cols}:
         first = min(c.x0 for c in cols)
         cols.append(Column("label", min(first - 1.0, line.bbox.x0), min(first - 0.5, line.bbox.x0 + 1)))
+    cols = _join_split_range_title(cols)
     # unknown header cells (often a blank-titled flag column) keep their zone but no role
     return Columns([c for c in cols], page=line.page)
+
+
+def _join_split_range_title(cols: list[Column]) -> list[Column]:
+    """A second result column right before the range column is the start of the range's
+    own title: "Valeurs de référence / Referenzbereich" OCR'd as "Valeurs ‘elle: /
+    Referenzbereich" names a value column ("Valeurs") and then the range. Joined, the
+    range numbers no longer fall into a result column."""
+    ordered = sorted(cols, key=lambda c: c.x0)
+    first_value = next((i for i, c in enumerate(ordered) if c.role == "value"), None)
+    if first_value is None:
+        return cols
+    for i in range(first_value + 1, len(ordered) - 1):
+        here, nxt = ordered[i], ordered[i + 1]
+        if here.role == "value" and nxt.role == "range":
+            joined = Column("range", here.x0, max(here.x1, nxt.x1))
+            return [*ordered[:i], joined, *ordered[i + 2 :]]
+    return cols
 
 
 def _extend_with_dates(cols: Columns, line: Line, collection_date: str | None) -> bool:
@@ -504,10 +522,27 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
             f.flag.append(w)
         elif not f.unit and looks_like_unit(w.text):
             f.unit.append(w)
+        elif not f.unit and not f.range and _in_unit_slot(tail, j, decimal_comma):
+            f.unit.append(w)  # OCR garbled the unit's shape ("UA" for U/l): its place says unit, the mapper repairs or drops it
         else:
             f.other.append(w)
         j += 1
     return f
+
+
+def _in_unit_slot(tail: Sequence[Word], j: int, decimal_comma: bool | None) -> bool:
+    """An OCR word standing alone between the value (and flag) and a range, with no unit
+    after the range: where a unit is printed. Short, with a letter or ``%``, not a number."""
+    w = tail[j]
+    if w.source is not WordSource.OCR or len(w.text) > 6 or not re.search(r"[^\W\d_]|%", w.text):
+        return False
+    if parse_number(w.text, decimal_comma) is not None or any(looks_like_unit(x.text) for x in tail[j + 1 :]):
+        return False  # a unit printed after the range is the unit ("0.08 [L 0.27 - 4.20 mlU/L")
+    for n in range(min(len(tail) - j - 1, 6), 0, -1):
+        t = _text(tail[j + 1 : j + 1 + n])
+        if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (n > 1 or re.search(r"[-–<>≤≥]", t)):
+            return True
+    return False
 
 
 def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_comma: bool | None) -> RawResult | None:

@@ -210,6 +210,16 @@ def to_ucum(printed: str, kind: str | None = None) -> UnitMatch | None:
     return None
 
 
+def is_printed_unit(text: str) -> bool:
+    """True when ``text`` is a unit spelling of the table, as printed or in normal form
+    (not by case folding or UCUM grammar alone: ``el``, ``UL`` or ``gd`` are not)."""
+    raw = text.strip()
+    if not raw:
+        return False
+    table = load_units()
+    return raw in table.exact or normalise_unit(raw) in table.normalised
+
+
 def property_of(ucum: str) -> str | None:
     """LOINC property class of a UCUM code known to the table (None when unknown)."""
     return load_units().property_of_ucum.get(ucum)

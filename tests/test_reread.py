@@ -292,3 +292,69 @@ def test_image_opened_from_a_file_is_handed_to_tesseract_untagged(tmp_path: Path
     assert opened.format == "PNG" and _untagged(opened).format is None  # else re-encoded as PNG: 0.4 s a page
     fresh = Image.new("L", (4, 4))
     assert _untagged(fresh) is fresh
+
+
+def _ocr_words(boxes: list[tuple[str, float, float]], top: float = 300.0, size: float = 8.0) -> list[Word]:
+    return [Word(text=t, bbox=BBox(x0=a, top=top, x1=b, bottom=top + size), page=1, font_size=size, confidence=0.9,
+                 source=WordSource.OCR) for t, a, b in boxes]
+
+
+def test_range_title_ocr_split_into_a_value_word_stays_the_range_column() -> None:
+    # "Valeurs de référence / Referenzbereich" read as "Valeurs ‘elle: / Referenzbereich" (skewed scan)
+    from extractors.layout import group_lines
+    from extractors.results import detect_header
+
+    # word boxes as tesseract gave them
+    words = _ocr_words([("Paramètre", 45.34, 79.89), ("/", 82.29, 84.45), ("Analyse", 86.61, 112.27), ("Résultat", 292.2, 319.79),
+                        ("/", 322.19, 324.35), ("Befund", 326.75, 350.98), ("Unités", 367.29, 392.96), ("/", 389.36, 392.96),
+                        ("Einheit", 395.6, 419.35), ("Valeurs", 440.22, 465.41), ("‘elle:", 483.65, 487.48), ("/", 497.08, 499.24),
+                        ("Referenzbereich", 501.64, 556.82)], top=206.85, size=8.16)
+    (line,) = group_lines(words)
+    cols = detect_header(line, None)
+    assert cols is not None
+    assert [c.role for c in cols.cols] == ["label", "value", "unit", "range"]
+    assert cols.zone(445).role == "range" and cols.zone(300).role == "value"
+
+
+@pytest.mark.parametrize(
+    ("boxes", "unit", "rng"),
+    [
+        # "U/l" read as "UA" (a shape no unit has): between value and range it is the unit
+        ([("ALT", 40, 55), ("19", 200, 210), ("UA", 250, 262), ("0-50", 300, 320)], "UA", "0-50"),
+        # a flag misread as "[L" before the range, the unit printed after the range
+        ([("TSH", 40, 60), ("0.08", 200, 218), ("[L", 230, 238), ("0.27", 300, 318), ("-", 320, 323), ("4.20", 326, 344),
+          ("mlU/L", 360, 385)], "mlU/L", "0.27 - 4.20"),
+    ],
+)
+def test_ocr_word_in_the_unit_slot_is_the_unit(boxes: list[tuple[str, float, float]], unit: str, rng: str) -> None:
+    from extractors.layout import group_lines
+    from extractors.results import _fields_by_tokens, _text
+
+    (line,) = group_lines(_ocr_words(boxes))
+    f = _fields_by_tokens(line, False)
+    assert _text(f.unit) == unit and _text(f.range) == rng
+
+
+def test_text_layer_word_of_no_unit_shape_is_not_taken_as_the_unit() -> None:
+    from extractors.layout import group_lines
+    from extractors.results import _fields_by_tokens
+
+    words = [w.model_copy(update={"source": WordSource.TEXT}) for w in _ocr_words([("ALT", 40, 55), ("19", 200, 210), ("UA", 250, 262), ("0-50", 300, 320)])]
+    (line,) = group_lines(words)
+    assert _fields_by_tokens(line, False).unit == []
+
+
+def test_garbled_unit_after_a_value_is_read_again_and_kept_only_as_a_known_unit() -> None:
+    from extractors.ocr import _unit_candidate, _unit_read
+    from mappers.units import is_printed_unit
+
+    words = _ocr_words([("Triglycérides", 40, 90), ("3,45", 200, 218), ("H", 222, 226), ("mmolL", 240, 265), ("<1,70", 300, 320),
+                        ("Hématocrite", 40, 90), ("49,0", 200, 218), ("%", 240, 246), ("[40,0-52,0]", 300, 340)], top=300)
+    words = words[:5] + [w.model_copy(update={"bbox": w.bbox.model_copy(update={"top": 320, "bottom": 328})}) for w in words[5:]]
+    picks = [words[i].text for i in range(len(words)) if _unit_candidate(words, i)]
+    assert picks == ["mmolL"]  # not the flag, the range, the label, nor a unit the table knows ("%")
+    garbled = words[3]
+    assert _unit_read(garbled, "mmol/L")
+    assert not _unit_read(garbled, "mmol")  # not a unit of the table... or fewer letters
+    assert not _unit_read(garbled.model_copy(update={"text": "mlU/L"}), "mU/L")  # a letter lost: not taken
+    assert is_printed_unit("10^12/l") and is_printed_unit("U/L") and not is_printed_unit("UL") and not is_printed_unit("gd")
