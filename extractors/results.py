@@ -28,7 +28,7 @@ from models import BBox, Line, Printed, RawResult, Word, WordSource
 from extractors.layout import line_font_size, split_cells
 from extractors.meta import find_date
 from extractors.rules import HEADER_ROLES, lexicon
-from extractors.values import is_flag, looks_like_unit, parse_number, parse_range
+from extractors.values import is_flag, looks_like_unit, parse_flag, parse_number, parse_range
 
 _QUAL_FALLBACK = re.compile(
     r"^(n[ée]gati(f|ve?)|neg\.?|positi(f|ve?)|pos\.?|traces?|spuren|absen(t|te|ce)|pr[ée]sen(t|te|ce)|"
@@ -406,6 +406,38 @@ def _glued_flag(value: Printed, decimal_comma: bool | None) -> tuple[Printed, Pr
     return value, None
 
 
+_GLUED_LETTER = re.compile(r"^(?P<v>[<>≤≥]?\s*\d[\d.,]*)(?P<f>[^\W\d_])$")
+
+
+def _split_letter_flag(w: Word, range_text: str, decimal_comma: bool | None) -> list[Word]:
+    """'23B' against [35-105]: a one-letter flag of another language ("B", bas) glued to
+    the value becomes its own word, only when the range agrees with its direction (23 is
+    below 35). Otherwise the letter may be a misread digit ("B" for 8): the word stays."""
+    m = _GLUED_LETTER.match(w.text.strip())
+    if not m:
+        return [w]
+    flag, number, rng = parse_flag(m.group("f")), parse_number(m.group("v"), decimal_comma), parse_range(range_text, decimal_comma)
+    if flag is None or number is None or rng is None:
+        return [w]
+    direction = flag[1]
+    if not ((direction == "L" and rng.low is not None and number.value < rng.low)
+            or (direction == "H" and rng.high is not None and number.value > rng.high)):
+        return [w]
+    per = w.bbox.width / max(1, len(w.text.strip()))
+    cut = w.bbox.x0 + m.end("v") * per
+    return [w.model_copy(update={"text": m.group("v").strip(), "bbox": w.bbox.model_copy(update={"x1": cut})}),
+            w.model_copy(update={"text": m.group("f"), "bbox": w.bbox.model_copy(update={"x0": cut})})]
+
+
+def _first_range_text(ws: Sequence[Word], decimal_comma: bool | None) -> str:
+    for j in range(len(ws)):
+        for n in range(min(len(ws) - j, 6), 0, -1):
+            t = _text(ws[j : j + n])
+            if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (n > 1 or re.search(r"[-–<>≤≥]", t)):
+                return t
+    return ""
+
+
 # Second words of units printed with a space. Case-sensitive on purpose: "h" (hour) ends
 # "mm/1re h", while "H" is a high flag.
 _UNIT_TAIL = re.compile(r"^(?:m²|m2|m\^2|m[?\"'°]|h|Std\.?|std\.?|Stunde|heure|hr|1h|FEU|DDU|SC)$")  # "m?": OCR's m²
@@ -481,6 +513,10 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
     # value: first cell (or word run) that parses as a value
     i = 0
     rest = _unglue(rest, decimal_comma)
+    for k, w in enumerate(rest):  # "Lipase 4B U/L [13-60]": a glued "bas" flag the range agrees with
+        if _GLUED_LETTER.match(w.text.strip()):
+            rest = [*rest[:k], *_split_letter_flag(w, _first_range_text(rest[k + 1 :], decimal_comma), decimal_comma), *rest[k + 1 :]]
+            break
     while i < len(rest):
         v, fl, un = _split_value_zone(rest[i:], decimal_comma)
         if v:
@@ -556,6 +592,7 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
         f.label = f.label[:-1]
         label_text = clean_label(_text(f.label))
     f.unit = [w for w in f.unit if parse_number(w.text, decimal_comma) is None]
+    f.value = [part for w in f.value for part in _split_letter_flag(w, _text(f.range), decimal_comma)]
     vz, fz, uz = _split_value_zone(f.value, decimal_comma)
     if not vz:
         return None

@@ -358,3 +358,38 @@ def test_garbled_unit_after_a_value_is_read_again_and_kept_only_as_a_known_unit(
     assert not _unit_read(garbled, "mmol")  # not a unit of the table... or fewer letters
     assert not _unit_read(garbled.model_copy(update={"text": "mlU/L"}), "mU/L")  # a letter lost: not taken
     assert is_printed_unit("10^12/l") and is_printed_unit("U/L") and not is_printed_unit("UL") and not is_printed_unit("gd")
+
+
+@pytest.mark.parametrize(
+    ("value", "rng", "parts"),
+    [
+        ("23B", "[35-105]", ["23", "B"]),  # "bas" glued to a value below its range: a flag
+        ("8,1B", "[12,0-22,0]", ["8,1", "B"]),
+        ("23B", "[10-20]", ["23B"]),  # above the range: "B" may be a misread 8 (238), the word stays
+        ("4B", "", ["4B"]),  # no range to agree with
+    ],
+)
+def test_one_letter_flag_glued_to_the_value_is_split_when_the_range_agrees(value: str, rng: str, parts: list[str]) -> None:
+    from extractors.results import _split_letter_flag
+
+    (w,) = _ocr_words([(value, 200, 200 + 5 * len(value))])
+    assert [p.text for p in _split_letter_flag(w, rng, True)] == parts
+
+
+def test_row_with_a_glued_bas_flag_is_read_in_both_table_paths() -> None:
+    from extractors.layout import group_lines
+    from extractors.results import _fields_by_tokens, _text, _to_raw
+
+    (line,) = group_lines(_ocr_words([("Lipase", 40, 65), ("4B", 200, 210), ("U/L", 250, 262), ("[13-60]", 300, 330)]))
+    f = _fields_by_tokens(line, True)
+    assert _text(f.value) == "4" and _text(f.unit) == "U/L"
+    raw = _to_raw(f, 0, None, "fr", True)
+    assert raw is not None and raw.value.text == "4" and raw.flag is not None and raw.flag.text == "B"
+
+
+def test_glued_bas_flag_in_the_value_column_is_split_against_the_range_column() -> None:
+    from extractors.results import Fields, _to_raw
+
+    label, value, unit, rng = _ocr_words([("Lipase", 40, 65), ("4B", 200, 210), ("U/L", 250, 262), ("[13-60]", 300, 330)])
+    raw = _to_raw(Fields(label=[label], value=[value], unit=[unit], range=[rng]), 0, None, "fr", True)
+    assert raw is not None and (raw.value.text, raw.flag.text if raw.flag else None) == ("4", "B")
