@@ -17,6 +17,7 @@ step                   reads                                  writes
 from __future__ import annotations
 
 import csv
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,6 +33,21 @@ _DATA = Path(__file__).with_name("data")
 def _spans() -> dict[tuple[str, str], tuple[float, float]]:
     with (_DATA / "plausible_spans.csv").open(encoding="utf-8") as fh:
         return {(r["component_key"], r["ucum"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(fh)}
+
+
+def validate_spans(components: set[str]) -> list[str]:
+    """Problems in ``plausible_spans.csv``: unknown component, invalid UCUM, min not below max."""
+    from mappers.units import is_valid_ucum
+
+    problems: list[str] = []
+    for (comp, ucum), (lo, hi) in _spans().items():
+        if comp not in components:
+            problems.append(f"plausible_spans.csv: unknown component {comp!r}")
+        if not is_valid_ucum(ucum):
+            problems.append(f"plausible_spans.csv: {comp}: invalid UCUM {ucum!r}")
+        if not 0 <= lo < hi:
+            problems.append(f"plausible_spans.csv: {comp} {ucum}: min {lo} not below max {hi}")
+    return problems
 
 
 def plausible_span(component_key: str, ucum: str) -> tuple[float, float] | None:
@@ -95,6 +111,9 @@ class ValueFix:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+_LEADING_ZERO = re.compile(r"^(0\d+)$")
+
+
 def repair_value(
     raw: RawResult,
     value: float | None,
@@ -119,19 +138,30 @@ def repair_value(
         value, value_parse = -value, min(value_parse, 0.8)
         notes.append("flag-split-from-value")
 
+    # a number is never printed with a leading zero: "03" is 0,3 whose separator was lost
+    m = _LEADING_ZERO.match(raw.value.text.strip())
+    if m and value is not None and comparator is None and not decimals:
+        d = len(m.group(1)) - 1
+        value, decimals, value_parse = round(value / 10**d, d), d, 0.6
+        notes.append("value-repaired")
+        return ValueFix(value, decimals, rng, value_parse, tuple(notes))
+
     # outside the analyte's physiological span: the decimal separator(s) were lost
     if value is not None and analyte_unit is not None and comparator is None and not decimals:
         span = plausible_span(*analyte_unit)
         if span is not None and not span[0] <= value <= span[1]:
-            for d in (1, 2, 3):
-                cand = value / 10**d
-                if span[0] <= cand <= span[1]:
-                    value, decimals, value_parse = round(cand, d), d, 0.6
-                    notes.append("value-repaired")
-                    if rng is not None and rng.high is not None and rng.high > span[1]:
-                        rng = Range(None if rng.low is None else rng.low / 10**d, rng.high / 10**d, rng.text)
-                    break
-            if "value-repaired" in notes:
+            fits = [d for d in (1, 2, 3) if span[0] <= value / 10**d <= span[1]]
+            range_read = rng is not None and rng.high is not None and rng.high <= span[1]
+            if fits and range_read:  # a range read whole tells how many digits followed the lost separator
+                fits.sort(key=lambda d: (_off_range(value / 10**d, rng), d))  # type: ignore[arg-type]
+            elif fits and rng is not None and rng.high is not None:  # the range lost them too: both scale back into the span
+                fits = [d for d in fits if rng.high / 10**d <= span[1]] or fits
+            if fits:
+                d = fits[0]
+                value, decimals, value_parse = round(value / 10**d, d), d, 0.6
+                notes.append("value-repaired")
+                if rng is not None and rng.high is not None and rng.high > span[1]:
+                    rng = Range(None if rng.low is None else rng.low / 10**d, rng.high / 10**d, rng.text)
                 return ValueFix(value, decimals, rng, value_parse, tuple(notes))
 
     # only where the printed range makes it safe
@@ -141,6 +171,15 @@ def repair_value(
             (value, decimals), value_parse = fixed, 0.6
             notes.append("value-repaired")
     return ValueFix(value, decimals, rng, value_parse, tuple(notes))
+
+
+def _off_range(value: float, rng: Range) -> float:
+    """How far the value lies beyond its range, in decades (0 inside; 1.0 = 10 times off)."""
+    if rng.high is not None and rng.high > 0 and value > rng.high:
+        return math.log10(value / rng.high)
+    if rng.low is not None and rng.low > 0 and value < rng.low:
+        return math.log10(rng.low / value) if value > 0 else math.inf
+    return 0.0
 
 
 def _range_decimals(text: str) -> int:

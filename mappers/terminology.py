@@ -575,6 +575,9 @@ def validate_tables() -> list[str]:
     _check_synonyms(term, comps, problems)
     _check_references(term, problems)
     problems += [f"units.csv: {p}" for p in validate_unit_table()]
+    from mappers.ocr_repair import validate_spans
+
+    problems += validate_spans(comps)
     for text, (canonical, snomed) in term.qualitative.items():
         if snomed and not snomed_check_digit(snomed):
             problems.append(f"qualitative {text!r} -> {canonical}: bad SNOMED CT check digit {snomed}")

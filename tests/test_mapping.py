@@ -302,6 +302,32 @@ def test_ocr_value_and_range_both_without_commas_use_the_analyte_span() -> None:
     assert r.review_status == "needs-review"
 
 
+@pytest.mark.parametrize(
+    ("label", "value", "unit", "rng", "expected", "low", "high"),
+    [
+        # "1,9" in "1,6-2,6" read as 19 / 16-26: 19 mg/dl magnesium is impossible, both scale back
+        ("Magnesium", "19", "mg/dl", "16-26", 1.9, 1.6, 2.6),
+        # the range read whole says two digits followed the lost separator (11,2 would fit the span)
+        ("fT4", "112", "ng/dl", "0,93 - 1,70", 1.12, 0.93, 1.70),
+        # the range lost them too: only 1,12 and 0,93-1,70 both scale back into the span
+        ("fT4", "112", "ng/dl", "93 - 170", 1.12, 0.93, 1.70),
+    ],
+)
+def test_ocr_lost_separator_is_judged_by_the_analyte_span_and_the_range(
+    label: str, value: str, unit: str, rng: str, expected: float, low: float, high: float
+) -> None:
+    r = m(label, value, unit, rng, confidence=0.8)
+    assert r.value == pytest.approx(expected) and "value-repaired" in r.notes
+    assert (r.ref_low, r.ref_high) == (pytest.approx(low), pytest.approx(high))
+    assert r.review_status == "needs-review"
+
+
+def test_ocr_value_with_a_leading_zero_lost_its_separator() -> None:
+    r = m("Basophiles", "03", "%", "0,0 - 1,5", confidence=0.8)
+    assert r.value == pytest.approx(0.3) and "value-repaired" in r.notes and r.review_status == "needs-review"
+    assert m("Basophiles", "0", "%", "0,0 - 1,5", confidence=0.8).value == 0  # a plain zero is a zero
+
+
 def test_text_layer_values_are_never_repaired() -> None:
     r = m("Hématocrite", "438", "%", "360 - 470")  # digital: printed as is, kept as is
     assert r.value == 438
@@ -315,3 +341,11 @@ def test_ocr_unit_is_repaired_to_a_unit_the_analyte_accepts() -> None:
     assert repair_unit("mmol/1", component_units("potassium")).ucum == "mmol/L"  # type: ignore[union-attr]
     assert repair_unit("pmol/L", component_units("creatinine")).ucum == "umol/L"  # type: ignore[union-attr]
     assert repair_unit("xyz", component_units("potassium")) is None
+
+
+def test_plausible_spans_are_validated() -> None:
+    from mappers.ocr_repair import validate_spans
+    from mappers.terminology import load_terminology
+
+    assert validate_spans(set(load_terminology().kinds)) == []
+    assert any("unknown component 'magnesium'" in p for p in validate_spans(set(load_terminology().kinds) - {"magnesium"}))
