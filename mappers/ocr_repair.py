@@ -11,6 +11,7 @@ step                   reads                                  writes
 ``unit_in_flag``       flag (OCR), value, range, analyte      unit text ("unit-from-flag")
 ``repair_range``       range text (OCR)                       range ("range-repaired")
 ``repair_value``       value (OCR), range, analyte + unit     value, decimals, maybe range
+``infer_unit``         value, range, analyte's units + spans  UCUM code ("unit-inferred")
 =====================  =====================================  ============================
 """
 
@@ -33,6 +34,23 @@ _DATA = Path(__file__).with_name("data")
 def _spans() -> dict[tuple[str, str], tuple[float, float]]:
     with (_DATA / "plausible_spans.csv").open(encoding="utf-8") as fh:
         return {(r["component_key"], r["ucum"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(fh)}
+
+
+INFERRED_UNIT_SCORE = 0.5  # a unit no glyph of which was read: always for review
+
+
+def infer_unit(component_key: str, accepted: frozenset[str], value: float, rng: Range | None) -> str | None:
+    """The unit of an OCR row whose unit glyphs were all lost ("Hématocrite 46,6 [40,0-52,0]",
+    the "%" dropped): among the analyte's units that have a physiological span, the only
+    one whose span holds the value and the range. None when none or several do (a
+    lymphocyte count of 4,87 may be % or 10⁹/l), or the analyte has no spans."""
+    points = [value] + ([b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else [])
+    fits = set()
+    for ucum in accepted:
+        span = plausible_span(component_key, ucum)
+        if span is not None and all(span[0] <= p <= span[1] for p in points):
+            fits.add(ucum)
+    return fits.pop() if len(fits) == 1 else None
 
 
 def validate_spans(components: set[str]) -> list[str]:

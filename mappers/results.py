@@ -51,7 +51,7 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
-    from mappers.ocr_repair import repair_range, repair_value, unit_in_flag
+    from mappers.ocr_repair import INFERRED_UNIT_SCORE, infer_unit, repair_range, repair_value, unit_in_flag
     from mappers.repair import component_units, unit_readings
     from mappers.terminology import component_kind, match_label
     from mappers.units import UnitMatch, property_of, to_ucum
@@ -103,6 +103,14 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             if fixed is not None and fixed.ucum is not None:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
+    if unit_text is None and first is not None and raw.value.source == "ocr":  # every glyph of the unit lost
+        read = parse_number(raw.value.text, ctx.decimal_comma)
+        if read is not None and read.comparator is None:
+            rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text else None
+            guessed = infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)
+            if guessed is not None:
+                unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)
+                notes.append("unit-inferred")
     qualitative_value = parse_number(raw.value.text, ctx.decimal_comma) is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
@@ -196,6 +204,8 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             range_conf = min(range_conf, 0.8)  # nothing to check an OCR'd number against
         if unit_text is None and match is not None and set(match.accepted_units) - _DIMENSIONLESS:
             unit_conf = min(unit_conf, 0.8)  # the unit may have been lost by OCR
+        if "unit-inferred" in notes:
+            unit_conf = min(unit_conf, INFERRED_UNIT_SCORE)  # no glyph of it was read
     fields = {
         "code": round(code_conf, 4),
         "value": round(value_conf, 4),

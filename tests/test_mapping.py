@@ -349,3 +349,33 @@ def test_plausible_spans_are_validated() -> None:
 
     assert validate_spans(set(load_terminology().kinds)) == []
     assert any("unknown component 'magnesium'" in p for p in validate_spans(set(load_terminology().kinds) - {"magnesium"}))
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "rng", "ucum"),
+    [
+        ("Hématocrite", "46,6", "40,0 - 52,0", "%"),  # the "%" lost: 46,6 L/L is impossible
+        ("Hämatokrit", "0,38", "0,35 - 0,47", "L/L"),
+        ("Hémoglobine", "151", "130 - 170", "g/L"),
+        ("VPM", "8,5", "7,5 - 11,5", "fL"),
+    ],
+)
+def test_ocr_row_whose_unit_was_lost_gets_the_only_unit_its_span_allows_and_goes_to_review(
+    label: str, value: str, rng: str, ucum: str
+) -> None:
+    r = m(label, value, None, rng, confidence=0.9)
+    assert r.unit_ucum == ucum and "unit-inferred" in r.notes
+    assert r.review_status == "needs-review" and r.confidence_fields["unit"] <= 0.6
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "rng", "kw"),
+    [
+        ("Lymphocytes", "4,87", "1,00 - 4,00", {"confidence": 0.9}),  # % or 10⁹/l: both possible, no guess
+        ("Hémoglobine", "9,1", "8,1 - 10,9", {"confidence": 0.9}),  # g/dl or mmol/l: no guess
+        ("Hématocrite", "46,6", "40,0 - 52,0", {}),  # a text layer prints what it means
+    ],
+)
+def test_unit_is_not_inferred_when_the_spans_leave_a_choice_or_on_a_text_layer(label: str, value: str, rng: str, kw: dict[str, object]) -> None:
+    r = m(label, value, None, rng, **kw)
+    assert "unit-inferred" not in r.notes
