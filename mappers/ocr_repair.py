@@ -39,16 +39,22 @@ def _spans() -> dict[tuple[str, str], tuple[float, float]]:
 INFERRED_UNIT_SCORE = 0.5  # a unit no glyph of which was read: always for review
 
 
-def infer_unit(component_key: str, accepted: frozenset[str], value: float, rng: Range | None) -> str | None:
+def infer_unit(
+    component_key: str, accepted: frozenset[str], value: float, rng: Range | None, *, unspanned: bool = False
+) -> str | None:
     """The unit of an OCR row whose unit glyphs were all lost ("Hématocrite 46,6 [40,0-52,0]",
     the "%" dropped): among the analyte's units that have a physiological span, the only
     one whose span holds the value and the range. None when none or several do (a
-    lymphocyte count of 4,87 may be % or 10⁹/l), or the analyte has no spans."""
+    lymphocyte count of 4,87 may be % or 10⁹/l), or the analyte has no spans.
+    ``unspanned``: a unit without a span counts as holding anything (used when the test's
+    code already allows one unit only: "Lymphocytes" without "abs." is the % test)."""
     points = [value] + ([b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else [])
     fits = set()
     for ucum in accepted:
         span = plausible_span(component_key, ucum)
-        if span is not None and all(span[0] <= p <= span[1] for p in points):
+        if span is None and unspanned:
+            fits.add(ucum)
+        elif span is not None and all(span[0] <= p <= span[1] for p in points):
             fits.add(ucum)
     return fits.pop() if len(fits) == 1 else None
 

@@ -103,17 +103,22 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             if fixed is not None and fixed.ucum is not None:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
-    if unit_text is None and first is not None and raw.value.source == "ocr":  # every glyph of the unit lost
-        read = parse_number(raw.value.text, ctx.decimal_comma)
-        if read is not None and read.comparator is None:
-            rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text else None
-            guessed = infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)
-            if guessed is not None:
-                unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)
-                notes.append("unit-inferred")
+    read = parse_number(raw.value.text, ctx.decimal_comma)
+    infer = unit_text is None and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
+    rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if infer and range_text else None
+    if infer:  # every glyph of the unit lost: the analyte's spans may leave one unit
+        guessed = infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)  # type: ignore[union-attr]
+        if guessed is not None:
+            unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)
+            notes.append("unit-inferred")
     qualitative_value = parse_number(raw.value.text, ctx.decimal_comma) is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
+    if infer and unit is None and match is not None and match.scale == "Qn":  # or the code chosen has one unit only
+        guessed = infer_unit(match.component_key, frozenset(match.accepted_units) - _DIMENSIONLESS, read.value, rng_read, unspanned=True)  # type: ignore[union-attr]
+        if guessed is not None and len(set(match.accepted_units) - _DIMENSIONLESS) == 1:
+            unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)
+            notes.append("unit-inferred")
     if match is not None and qualitative_value and match.scale != "Ord":
         # a qualitative result of a blood analyte name is, in practice, a urine strip field
         strip = match_label(label_key, None, ctx.language, "urine", "Ord")

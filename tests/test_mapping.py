@@ -368,10 +368,16 @@ def test_ocr_row_whose_unit_was_lost_gets_the_only_unit_its_span_allows_and_goes
     assert r.review_status == "needs-review" and r.confidence_fields["unit"] <= 0.6
 
 
+def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
+    # "Lymphocytes" without "abs." is the % test (736-9): % or 10⁹/l by the spans, % by the code
+    r = m("Lymphocytes", "17,6", None, "20,0 - 40,0", confidence=0.9)
+    assert (r.loinc, r.unit_ucum) == ("736-9", "%") and "unit-inferred" in r.notes and r.review_status == "needs-review"
+
+
 @pytest.mark.parametrize(
     ("label", "value", "rng", "kw"),
     [
-        ("Lymphocytes", "4,87", "1,00 - 4,00", {"confidence": 0.9}),  # % or 10⁹/l: both possible, no guess
+        ("Leucocytes", "7,9", "4,0 - 10,0", {"confidence": 0.9}),  # 10⁹/l, /nl, 10³/µl: one number, several codes
         ("Hémoglobine", "9,1", "8,1 - 10,9", {"confidence": 0.9}),  # g/dl or mmol/l: no guess
         ("Hématocrite", "46,6", "40,0 - 52,0", {}),  # a text layer prints what it means
     ],
