@@ -104,9 +104,10 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
     read = parse_number(raw.value.text, ctx.decimal_comma)
-    infer = unit_text is None and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
+    lost = unit_text is None or (unit is None and unit_cell is not None and unit_cell.source == "ocr")  # none read, or garbage
+    infer = lost and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
     rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if infer and range_text else None
-    if infer:  # every glyph of the unit lost: the analyte's spans may leave one unit
+    if infer:  # the unit lost (or read as nothing a unit can be): the analyte's spans may leave one unit
         guessed = infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)  # type: ignore[union-attr]
         if guessed is not None:
             unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)

@@ -368,6 +368,19 @@ def test_ocr_row_whose_unit_was_lost_gets_the_only_unit_its_span_allows_and_goes
     assert r.review_status == "needs-review" and r.confidence_fields["unit"] <= 0.6
 
 
+@pytest.mark.parametrize(
+    ("label", "value", "unit", "rng", "ucum"),
+    [
+        ("Albumine", "48,1", "ge", "35,0 - 52,0", "g/L"),  # "g/L" read as "ge": no unit, nothing to repair from
+        ("CCMH", "34,2", "gd", "32,0 - 36,0", "g/dL"),
+    ],
+)
+def test_ocr_unit_read_as_no_unit_at_all_is_inferred_like_a_lost_one(label: str, value: str, unit: str, rng: str, ucum: str) -> None:
+    r = m(label, value, unit, rng, confidence=0.9)
+    assert r.unit_ucum == ucum and "unit-inferred" in r.notes and r.review_status == "needs-review"
+    assert m(label, value, unit, rng).unit_ucum is None  # a text layer's unknown unit stays unknown
+
+
 def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
     # "Lymphocytes" without "abs." is the % test (736-9): % or 10⁹/l by the spans, % by the code
     r = m("Lymphocytes", "17,6", None, "20,0 - 40,0", confidence=0.9)
