@@ -376,7 +376,9 @@ def test_ocr_row_whose_unit_was_lost_gets_the_only_unit_its_span_allows_and_goes
     ],
 )
 def test_ocr_unit_read_as_no_unit_at_all_is_inferred_like_a_lost_one(label: str, value: str, unit: str, rng: str, ucum: str) -> None:
-    r = m(label, value, unit, rng, confidence=0.9)
+    ocr = raw(label, value, unit, rng, confidence=0.9)
+    ocr = ocr.model_copy(update={"unit": printed(unit, confidence=0.9, ocr=True)})
+    r = map_result(ocr, FR)
     assert r.unit_ucum == ucum and "unit-inferred" in r.notes and r.review_status == "needs-review"
     assert m(label, value, unit, rng).unit_ucum is None  # a text layer's unknown unit stays unknown
 
