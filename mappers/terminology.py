@@ -49,7 +49,8 @@ UNIT_PROPERTY_FIT = 0.95
 UNIT_ABSENT_AMBIGUOUS = 0.9
 UNIT_MISFIT = 0.7
 SPECIMEN_FALLBACK = 0.85
-OTHER_LANGUAGE = 0.98
+OTHER_LANGUAGE = 0.98  # score of a synonym of another language than the document's
+OTHER_LANGUAGE_CHOICE = 0.85  # and its handicap when choosing between synonyms (below the no-unit ambiguity 0.9)
 
 _GREEK = str.maketrans({"γ": "g", "Γ": "g", "α": "a", "β": "b", "δ": "d", "µ": "u", "μ": "u", "κ": "k", "λ": "l"})
 _FOOTNOTE_RE = re.compile(r"[\*†‡§#¹²³⁴⁵⁶⁷⁸⁹⁰°]+|\((?:\d{1,2}|[a-z])\)|\[\d{1,2}\]")
@@ -417,7 +418,8 @@ def match_label(
             continue
         system = syn.system or hit.specimen or hinted
         row, weight = _choose_code(rows, unit_ucum, system, scale_hint)
-        if language and syn.language not in (language, "any"):
+        foreign = bool(language) and syn.language not in (language, "any")
+        if foreign:
             weight *= OTHER_LANGUAGE
         score = round(min(1.0, hit.score * weight), 4)
         candidate = LabelMatch(
@@ -432,8 +434,11 @@ def match_label(
             method=hit.method,
             matched_label=hit.matched,
         )
-        if best is None or score > best[0]:
-            best = (score, candidate)
+        # the document's own language decides an abbreviation both read ("TP": prothrombin
+        # in French, total protein in English) unless the unit says otherwise
+        rank = score * (OTHER_LANGUAGE_CHOICE if foreign else 1.0)
+        if best is None or rank > best[0]:
+            best = (rank, candidate)
     return best[1] if best else None
 
 

@@ -293,3 +293,11 @@ def test_qualitative_table_has_all_three_languages() -> None:
     with (DATA_DIR / "qualitative.csv").open(encoding="utf-8", newline="") as f:
         langs = {r["language"] for r in csv.DictReader(f)}
     assert {"fr", "de", "en"} <= langs
+
+
+@pytest.mark.parametrize(("language", "component"), [("fr", "prothrombin"), ("en", "protein_total"), ("de", "protein_total")])
+def test_abbreviation_read_in_two_languages_follows_the_documents_language(language: str, component: str) -> None:
+    # "TP": taux de prothrombine in French reports, total protein in English and German ones
+    found = match_label("TP", None, language)
+    assert found is not None and found.component_key == component
+    assert match_label("TP", "g/L", "fr").component_key == "protein_total"  # type: ignore[union-attr]  # the unit still decides
