@@ -96,10 +96,13 @@ class Columns:
         return self.cols[0].x0
 
 
+_HEADER_JUNK = " []|()!¦:'’‘\"“”„`"
+
+
 def _header_role(text: str) -> str | None:
     lex = lexicon().header
-    text = text.strip(" []|()!¦:")  # table rules OCR'd as brackets or bars
-    parts = [p.strip() for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip()] or [text]
+    text = text.strip(_HEADER_JUNK)  # table rules OCR'd as brackets or bars; specks as quote marks ("Value’")
+    parts = [p.strip(_HEADER_JUNK) for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip(_HEADER_JUNK)] or [text]
     for role in HEADER_ROLES:
         if any(lex[role].match(p) for p in parts):
             return role
@@ -203,6 +206,9 @@ def detect_header(line: Line, collection_date: str | None) -> Columns | None:
         return None
     if sum(c.role == "unknown" for c in cols) > len(known):
         return None  # a sentence that happens to contain two header words
+    labels = [c.x0 for c in cols if c.role == "label"]
+    if labels and any(c.role not in ("unknown", "label", "section") and c.x0 < min(labels) for c in cols):
+        return None  # a test table names its tests first: "Result confirmed on repeat analysis" is a sentence
     # cumulative: the date column equal to this report's collection date is the result
     if dates and "value" not in roles:
         current = None

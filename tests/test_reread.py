@@ -393,3 +393,27 @@ def test_glued_bas_flag_in_the_value_column_is_split_against_the_range_column() 
     label, value, unit, rng = _ocr_words([("Lipase", 40, 65), ("4B", 200, 210), ("U/L", 250, 262), ("[13-60]", 300, 330)])
     raw = _to_raw(Fields(label=[label], value=[value], unit=[unit], range=[rng]), 0, None, "fr", True)
     assert raw is not None and (raw.value.text, raw.flag.text if raw.flag else None) == ("4", "B")
+
+
+@pytest.mark.parametrize(("text", "role"), [("Value’", "value"), ("‘Flag", "flag"), ("“Unit”", "unit"), ("Résultat’ / ‘Ergebnis", "value")])
+def test_header_word_with_a_speck_read_as_a_quote_mark_keeps_its_role(text: str, role: str) -> None:
+    from extractors.results import _header_role
+
+    assert _header_role(text) == role
+
+
+def test_comment_sentence_with_two_header_words_is_not_a_table_header() -> None:
+    # "Result confirmed on repeat analysis" under a result row: "Result" (value) and
+    # "analysis" (label) in the wrong order; taken as a header it swallowed the rest of the table
+    from extractors.layout import group_lines
+    from extractors.results import detect_header
+
+    sentence = _ocr_words([("Result", 67.17, 92.0), ("confirmed", 103.88, 145.0), ("on", 156.42, 165.0), ("repeat", 170.0, 200.0),
+                           ("analysis", 208.96, 240.0)])
+    (line,) = group_lines(sentence)
+    assert detect_header(line, None) is None
+    header = _ocr_words([("Investigation", 53.74, 105.0), ("Result", 213.51, 240.0), ("Abn.", 260.53, 278.0), ("Ref.", 298.68, 315.0),
+                         ("interval", 318.0, 350.0), ("Unit", 390.56, 408.0)])
+    (line,) = group_lines(header)
+    cols = detect_header(line, None)
+    assert cols is not None and [c.role for c in cols.cols] == ["label", "value", "flag", "range", "unit"]
