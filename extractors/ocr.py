@@ -662,11 +662,14 @@ def ocr_pdf_page_detailed(
     upright = image
     timings["tesseract"] = time.perf_counter() - t
 
-    if page.quality < LOW_CONFIDENCE:  # upside-down or sideways page that slipped through
+    # a page whose word blobs still stand tall was read sideways, however sure tesseract was
+    # (OSD on the cleaned page could not tell; sideways text read at mean confidence 0.53-0.57)
+    sideways = lines_look_vertical(to_array(image))
+    if page.quality < LOW_CONFIDENCE or sideways:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
         found = osd(image)
         trusted = found is not None and found.rotate != 0
-        for turn in retry_turns(found, lines_look_vertical(to_array(image))):
+        for turn in retry_turns(found, sideways):
             # untrusted: a cheap look first, most low pages (faxes, photos) are upright and stay so
             if not trusted and not reads_better_turned(image, turn):
                 continue

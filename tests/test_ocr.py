@@ -357,6 +357,25 @@ def test_upside_down_scan_is_turned_and_read(tmp_path: Path) -> None:
     assert sum((got & Counter(drawn.values)).values()) >= 0.8 * len(drawn.values)
 
 
+def test_sideways_scan_read_with_fair_confidence_is_still_turned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # OSD on the cleaned page gave no answer for two real sideways scans and tesseract read
+    # them sideways at mean confidence 0.53-0.57 (above the low-confidence retry): the
+    # tall word blobs alone must send the page back to be turned
+    import extractors.ocr as ocr_module
+    from seeds.scan import scan_pdf
+
+    drawn = draw_report(tmp_path / "d.pdf", "fr", seed=8)
+    scanned = tmp_path / "s.pdf"
+    scan_pdf(drawn.path, scanned, "rotated90", seed=1)
+    real = ocr_module.preprocess
+    monkeypatch.setattr(ocr_module, "preprocess", lambda image, **kw: real(image, **{**kw, "rotation": 0}))  # OSD said nothing
+    monkeypatch.setattr(ocr_module, "LOW_CONFIDENCE", 0.0)  # and the sideways reading looked fair
+    result = ocr_pdf_page_detailed(scanned, 0, "fra", dpi=150)
+    assert result.page.rotation in (90, 270) and result.page.quality > 0.7
+    got = Counter(w.text for w in result.page.words if NUM.match(w.text))
+    assert sum((got & Counter(drawn.values)).values()) >= 0.8 * len(drawn.values)
+
+
 def test_unknown_language_is_detected_and_german_model_used(tmp_path: Path) -> None:
     pdf = draw_report(tmp_path / "de.pdf", "de", seed=3).path
     page = ocr_pdf_page(pdf, 0, None, dpi=150, route_reason="no-text-layer")
