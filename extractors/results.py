@@ -435,12 +435,21 @@ def _split_letter_flag(w: Word, range_text: str, decimal_comma: bool | None) -> 
             w.model_copy(update={"text": m.group("f"), "bbox": w.bbox.model_copy(update={"x0": cut})})]
 
 
+def _range_length(ws: Sequence[Word], decimal_comma: bool | None) -> int:
+    """How many of the first words (at most 6, the longest run) form a reference range; 0
+    when they do not. A lone number is no range unless it carries a dash or comparator."""
+    for n in range(min(len(ws), 6), 0, -1):
+        t = _text(ws[:n])
+        if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (n > 1 or re.search(r"[-–<>≤≥]", t)):
+            return n
+    return 0
+
+
 def _first_range_text(ws: Sequence[Word], decimal_comma: bool | None) -> str:
     for j in range(len(ws)):
-        for n in range(min(len(ws) - j, 6), 0, -1):
-            t = _text(ws[j : j + n])
-            if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (n > 1 or re.search(r"[-–<>≤≥]", t)):
-                return t
+        n = _range_length(ws[j:], decimal_comma)
+        if n:
+            return _text(ws[j : j + n])
     return ""
 
 
@@ -544,16 +553,11 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
         w = tail[j]
         done = False
         if not f.range:
-            for n in range(min(len(tail) - j, 6), 0, -1):
-                seg = tail[j : j + n]
-                t = _text(seg)
-                if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (
-                    n > 1 or re.search(r"[-–<>≤≥]", t)
-                ):
-                    f.range = list(seg)
-                    j += n
-                    done = True
-                    break
+            n = _range_length(tail[j:], decimal_comma)
+            if n:
+                f.range = list(tail[j : j + n])
+                j += n
+                done = True
         if done:
             continue
         if f.unit and f.unit[-1] is tail[j - 1] and 0 <= w.bbox.x0 - f.unit[-1].bbox.x1 <= 0.7 * (w.font_size or w.bbox.height) and _unit_tail(w.text):
@@ -580,11 +584,7 @@ def _in_unit_slot(tail: Sequence[Word], j: int, decimal_comma: bool | None) -> b
         return False
     if parse_number(w.text, decimal_comma) is not None or any(looks_like_unit(x.text) for x in tail[j + 1 :]):
         return False  # a unit printed after the range is the unit ("0.08 [L 0.27 - 4.20 mlU/L")
-    for n in range(min(len(tail) - j - 1, 6), 0, -1):
-        t = _text(tail[j + 1 : j + 1 + n])
-        if any(ch.isdigit() for ch in t) and parse_range(t, decimal_comma) is not None and (n > 1 or re.search(r"[-–<>≤≥]", t)):
-            return True
-    return False
+    return _range_length(tail[j + 1 :], decimal_comma) > 0
 
 
 def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_comma: bool | None) -> RawResult | None:
