@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from seeds._content import Result
 from seeds._render import CurveOp, FontFamily, LineOp, Op, RectOp, Sheet, TextOp, page_size, text_width
@@ -239,6 +239,16 @@ class _Planner:
             px = x + 10 + 30 * (i + 1)
             pts += [(px - 20, y + self.rng.uniform(8, 16)), (px - 10, y - self.rng.uniform(4, 10)), (px, y + self.rng.uniform(-2, 4))]
         self.ops.append(CurveOp(tuple(pts), 0.9))
+
+
+def fitting_style(results: list[Result], ps: PageStyle, flag_mode: str) -> PageStyle:
+    """The page style, turned to landscape when even at 6 pt the table is wider than a
+    portrait page (long bilingual labels): a lab prints such a report in landscape, not
+    off the edge of the paper (the unit column was outside the page, so scans lost it)."""
+    cols, _ = fit_columns(results, ps, flag_mode)
+    if not ps.landscape and cols[-1].right > page_size(False)[0] - ps.margin:
+        return replace(ps, landscape=True)
+    return ps
 
 
 def plan(doc: DocText, results: list[Result], ps: PageStyle, flag_mode: str, rng: random.Random) -> list[Sheet]:

@@ -17,7 +17,7 @@ from typing import Any
 from seeds._catalog import load_lexicon, section_order
 from seeds._content import ContentStyle, NumberFormat, Result, choose_rows, make_results
 from seeds._identity import Patient, format_date, format_national_id, make_dates, make_patient
-from seeds._layout import DocText, PageStyle, plan
+from seeds._layout import DocText, PageStyle, fitting_style, plan
 from seeds._render import GlyphMode, available_families, font_family, page_size, render_pdf
 
 SCHEMA = "pdf2fhir-truth/1"
@@ -297,6 +297,7 @@ def generate_one(out_dir: Path, index: int, seed: int, layout: str) -> Path:
             headers[f"prev{i}"] = f"{load_lexicon()['headers'][lang]['previous'][0] if i == 0 else ''}\n{format_date(date.fromordinal(d), ds)}"
         page = _replace_page(page, headers=headers)
     doc = _doc_text(choice, patient, results, rng, meta)
+    page = fitting_style(results, page, choice.content.flag_mode)
     sheets = plan(doc, results, page, choice.content.flag_mode, rng)
     stem = f"lab-{layout.replace('_', '-')}-{index:04d}"
     out_dir.mkdir(parents=True, exist_ok=True)
