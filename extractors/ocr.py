@@ -319,6 +319,12 @@ _NUMERIC_WORD = re.compile(r"^[<>≤≥]?[\dOoIlSB|!.,:;'’\"()]*\d[\dOoIlSB|!.
 _NUMBER_READ = re.compile(r"^[<>≤≥]?\d[\d.,]*[*+-]?$")
 
 
+def _same_line(a: Word, b: Word) -> bool:
+    """Do two words share a line (vertical overlap of at least half the smaller height)?"""
+    overlap = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
+    return overlap >= 0.5 * min(a.bbox.height, b.bbox.height)
+
+
 def _cell_box(
     word: Word, neighbours: Sequence[Word], scale_x: float, scale_y: float, size: tuple[int, int]
 ) -> tuple[int, int, int, int]:
@@ -327,10 +333,7 @@ def _cell_box(
     h = word.bbox.bottom - word.bbox.top
     left_room = right_room = 0.6 * h
     for other in neighbours:
-        if other is word:
-            continue
-        overlap = min(word.bbox.bottom, other.bbox.bottom) - max(word.bbox.top, other.bbox.top)
-        if overlap < 0.5 * min(h, other.bbox.bottom - other.bbox.top):
+        if other is word or not _same_line(word, other):
             continue
         if other.bbox.x1 <= word.bbox.x0:
             left_room = min(left_room, (word.bbox.x0 - other.bbox.x1) / 2)
@@ -355,11 +358,6 @@ def _reread_candidate(word: Word) -> bool:
 
 REREAD_UNITS = True
 _BOUND_OR_RANGE = re.compile(r"^[\[(<>≤≥]\s*\d|\d\s*[-–]\s*\d")  # "[4,50-5,90", "<15": not a unit
-
-
-def _same_line(a: Word, b: Word) -> bool:
-    overlap = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
-    return overlap >= 0.5 * min(a.bbox.height, b.bbox.height)
 
 
 def _unit_candidate(words: Sequence[Word], i: int) -> bool:
@@ -406,8 +404,9 @@ def reread_doubtful_words(
     words) and tesseract is at least as sure of it (clearly surer, for words that change
     from letters to a number or stay letters); the word then carries the new confidence.
     """
+    doubtful = {i for i, w in enumerate(words) if _reread_candidate(w)}
     unit_picks = {i for i in range(len(words)) if REREAD_UNITS and _unit_candidate(words, i)}
-    picks = [i for i, w in enumerate(words) if _reread_candidate(w) or i in unit_picks]
+    picks = sorted(doubtful | unit_picks)
     if not picks:
         return words
     boxes = [_cell_box(words[i], words, scale_x, scale_y, image.size) for i in picks]
@@ -419,7 +418,7 @@ def reread_doubtful_words(
         if i in unit_picks:  # a garbled unit read alone: taken only as one the table knows
             if _unit_read(old, new):
                 out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
-            if not _reread_candidate(old):
+            if i not in doubtful:
                 continue
         flagged = _FLAGGED_NUMBER.match(new)
         if flagged and _NUMERIC_WORD.match(old.text) and read.confidence >= max(0.8, old.confidence):

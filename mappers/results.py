@@ -107,19 +107,22 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     lost = unit_text is None or (unit is None and unit_cell is not None and unit_cell.source == "ocr")  # none read, or garbage
     infer = lost and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
     rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if infer and range_text else None
+
+    def inferred(ucum: str | None) -> UnitMatch | None:
+        if ucum is None:
+            return None
+        notes.append("unit-inferred")
+        return UnitMatch(ucum=ucum, score=INFERRED_UNIT_SCORE, property=property_of(ucum) or "", kind=kind)
+
     if infer:  # the unit lost (or read as nothing a unit can be): the analyte's spans may leave one unit
-        guessed = infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)  # type: ignore[union-attr]
-        if guessed is not None:
-            unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)
-            notes.append("unit-inferred")
-    qualitative_value = parse_number(raw.value.text, ctx.decimal_comma) is None and _qualitative(raw.value.text) is not None
+        unit = inferred(infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)) or unit  # type: ignore[union-attr]
+    qualitative_value = read is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
     if infer and unit is None and match is not None and match.scale == "Qn":  # or the code chosen has one unit only
-        guessed = infer_unit(match.component_key, frozenset(match.accepted_units) - _DIMENSIONLESS, read.value, rng_read, unspanned=True)  # type: ignore[union-attr]
-        if guessed is not None and len(set(match.accepted_units) - _DIMENSIONLESS) == 1:
-            unit = UnitMatch(ucum=guessed, score=INFERRED_UNIT_SCORE, property=property_of(guessed) or "", kind=kind)
-            notes.append("unit-inferred")
+        units = frozenset(match.accepted_units) - _DIMENSIONLESS
+        if len(units) == 1:
+            unit = inferred(infer_unit(match.component_key, units, read.value, rng_read, unspanned=True))  # type: ignore[union-attr]
     if match is not None and qualitative_value and match.scale != "Ord":
         # a qualitative result of a blood analyte name is, in practice, a urine strip field
         strip = match_label(label_key, None, ctx.language, "urine", "Ord")
@@ -132,7 +135,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     value = comparator = value_text = value_code = None
     decimals = None
     value_parse = 1.0
-    num = parse_number(raw.value.text, ctx.decimal_comma)
+    num = read
     if num is not None:
         value, decimals, comparator = num.value, num.decimals, num.comparator
     else:
