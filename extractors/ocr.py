@@ -609,7 +609,7 @@ def ocr_pdf_page_detailed(
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pre = preprocess(rendered.image, dpi=rendered.dpi, rotation=rotation_hint or None)
+    pre = preprocess(rendered.image, dpi=rendered.dpi, rotation=rotation_hint or None, one_bit=rendered.one_bit)
     timings["preprocess"] = time.perf_counter() - t
     image, rotation = pre.image, pre.rotation
 

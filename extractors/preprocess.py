@@ -14,6 +14,8 @@ paper) and is cheap compared with tesseract itself (see :func:`preprocess` timin
   on a downscaled copy (photos of paper with uneven light / shading gradients).
 * :func:`stretch_contrast` — percentile stretch; skipped for bilevel (fax-like) images
   which must not be re-binarised; :func:`remove_specks` drops isolated dust / fax specks.
+* :func:`smooth_bilevel` — a slight blur that turns the staircase edges of an upscaled
+  1-bit page into grey ramps, which tesseract's LSTM reads better.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ MAX_SKEW_DEG = 5.0
 MIN_SKEW_DEG = 0.1  # below this, rotating costs more (interpolation blur) than it helps
 OSD_MIN_CONFIDENCE = 1.5  # tesseract orientation_conf; real pages give 5-20
 ANALYSIS_WIDTH = 1000  # px; skew / layout analysis runs on a copy this wide
+# Gaussian sigma for 1-bit pages, in points (1 px at 300 dpi). On 14 fax documents of two
+# seed sets: strict F1 53.5% -> 56.7% (7 others, used to choose it: 52.9% -> 68.1%);
+# 1.2 px and 1.5 px did worse on the first set, 3 px halved it.
+BILEVEL_SMOOTH_PT = 0.24
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,16 @@ def unsharp(gray: np.ndarray, sigma: float = 2.0, amount: float = 0.8) -> np.nda
     return np.clip(g * (1.0 + amount) - blurred * amount, 0, 255).astype(np.uint8)
 
 
+def smooth_bilevel(gray: np.ndarray, dpi: float, sigma_pt: float = BILEVEL_SMOOTH_PT) -> np.ndarray:
+    """Blur a bilevel page slightly: a fax's 200x100 dpi pixels, scaled up to the OCR
+    resolution, are staircases, and tesseract reads grey-ramped edges better than
+    hard steps. Applied after :func:`remove_specks`, which needs the hard edges."""
+    sigma = sigma_pt * dpi / 72.0
+    if sigma < 0.3:
+        return gray
+    return cv2.GaussianBlur(gray, (0, 0), sigma)
+
+
 def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.ndarray:
     """Paint out isolated ink blobs smaller than ``max_side_pt`` squared (fax / scanner dust).
 
@@ -283,8 +299,14 @@ def preprocess(
     rotation: int | None = None,
     dpi: float = 300,
     deskew: bool = True,
+    one_bit: bool = False,
 ) -> Preprocessed:
     """Upright, deskewed, evenly lit page image.
+
+    ``one_bit``: the PDF says the page is a 1-bit image (:func:`extractors.render.bilevel_scan`):
+    treated as bilevel and smoothed. Otherwise the pixels decide whether the page is bilevel
+    (:func:`is_bilevel`: clean grey scans of white paper often are), and it is not smoothed
+    (its edges are not upscaled staircases).
 
     ``rotation``: clockwise right-angle rotation to apply; ``None`` = detect (OSD is only
     asked when the text lines look vertical; 180° pages, and pages OSD cannot read, are
@@ -293,7 +315,7 @@ def preprocess(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     gray = to_array(image)
-    bilevel = is_bilevel(gray)
+    bilevel = one_bit or is_bilevel(gray)
     timings["analyse"] = time.perf_counter() - t
 
     flattened = sharpened = False
@@ -305,6 +327,8 @@ def preprocess(
         else:
             gray = stretch_contrast(gray)
     gray = remove_specks(gray, dpi)
+    if one_bit:
+        gray = smooth_bilevel(gray, dpi)
     timings["clean"] = time.perf_counter() - t
 
     t = time.perf_counter()

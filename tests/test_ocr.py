@@ -36,10 +36,11 @@ from extractors.preprocess import (
     preprocess,
     remove_specks,
     rotate_small,
+    smooth_bilevel,
     to_array,
     unsharp,
 )
-from extractors.render import choose_dpi, render_page
+from extractors.render import bilevel_scan, choose_dpi, render_page
 from models import BBox, Page, WordSource
 from ocr_fixtures import LABELS, DrawnReport, draw_report
 
@@ -310,6 +311,42 @@ def test_specks_removed_but_decimal_commas_kept() -> None:
     assert (cleaned[ys, xs] == 255).mean() > 0.9  # isolated specks gone
     lost = np.count_nonzero((img < 128) & (cleaned >= 128))
     assert lost < 0.02 * np.count_nonzero(img < 128)  # digits and commas intact
+
+
+def test_fax_page_known_as_one_bit_from_the_pdf_not_the_pixels(report: DrawnReport, tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    from seeds.scan import scan_pdf
+
+    fax, photo = tmp_path / "fax.pdf", tmp_path / "photo.pdf"
+    scan_pdf(report.path, fax, "fax", seed=2)
+    scan_pdf(report.path, photo, "photo", seed=2)
+    r = render_page(fax, 0, 150)
+    assert r.one_bit
+    assert not render_page(photo, 0, 150).one_bit
+    assert not render_page(report.path, 0, 150).one_bit  # text and vector rules only
+    # pdfium smooths the 1-bit image it scales up: the pixels alone may not say "bilevel"
+    gray = to_array(r.image)
+    assert 0 < np.count_nonzero((gray > 40) & (gray < 215))
+    pre = preprocess(r.image, dpi=r.dpi, deskew=False, one_bit=True)
+    assert pre.bilevel and not pre.flattened and not pre.sharpened
+    # a bilevel image that covers only a corner (a stamp, a signature) does not make a fax page
+    pdf = pdfium.PdfDocument(str(fax))
+    try:
+        assert bilevel_scan(pdf[0])
+        assert not bilevel_scan(pdf[0], min_cover=1.01)
+    finally:
+        pdf.close()
+
+
+def test_bilevel_smoothing_ramps_edges_and_keeps_the_ink() -> None:
+    img = np.full((60, 120), 255, np.uint8)
+    img[20:40, 10:110:6] = 0  # a row of 1-px-wide hard-edged strokes
+    smooth = smooth_bilevel(img, dpi=300)
+    assert np.count_nonzero((smooth > 40) & (smooth < 215)) > 0  # grey ramps appear
+    assert smooth[30, 10] < 200  # stroke still dark enough to read
+    assert (smooth[:10] == 255).all()  # no ink invented far from the strokes
+    assert smooth_bilevel(img, dpi=72, sigma_pt=0.2) is img  # below 0.3 px: nothing to do
 
 
 def test_ocr_pdf_page_end_to_end_on_skewed_scan(tmp_path: Path) -> None:
