@@ -32,8 +32,12 @@ Confidence: every Observation carries the extension EXT_CONFIDENCE (valueDecimal
 overall confidence in [0, 1], 3 decimals), a complex extension EXT_FIELD_CONFIDENCE
 with one valueDecimal sub-extension per field (code, value, unit, range, flag) and a
 complex extension EXT_SOURCE_LOCATION (page, bbox "x0,top,x1,bottom" in PDF points,
-origin top-left, and source text|ocr). The Patient and DiagnosticReport carry the
-same two confidence extensions for the header fields that were read.
+origin top-left, and source text|ocr). An Observation whose reading needed help
+carries one EXT_REVIEW_REASON (valueCode) per note of the mapper, in its order
+(`unit-inferred`, `value-repaired`, `unit-from-range`, ...): a unit the page did not
+print legibly is then visible as such to a consumer of the bundle, not only in
+Parquet. The Patient and DiagnosticReport carry the same two confidence extensions for
+the header fields that were read.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ PDF2FHIR_SD = "https://pdf2fhir.org/fhir/StructureDefinition"
 EXT_CONFIDENCE = f"{PDF2FHIR_SD}/extraction-confidence"
 EXT_FIELD_CONFIDENCE = f"{PDF2FHIR_SD}/field-confidence"
 EXT_SOURCE_LOCATION = f"{PDF2FHIR_SD}/source-location"
+EXT_REVIEW_REASON = f"{PDF2FHIR_SD}/review-reason"
 
 REPORT_CODE = {"system": LOINC, "code": "11502-2", "display": "Laboratory report"}
 FALLBACK_SECTION = "26436-6"
@@ -485,6 +490,7 @@ def build_observation(result: MappedResult, meta: ReportMeta, ids: Ids, has_lab:
     if field_ext:
         extensions.append(field_ext)
     extensions.append(source_location_extension(raw))
+    extensions.extend({"url": EXT_REVIEW_REASON, "valueCode": note} for note in result.notes)
     code: JSON = {}
     if result.loinc:
         coding: JSON = {"system": LOINC, "code": result.loinc}

@@ -102,6 +102,7 @@ def make_results() -> list[MappedResult]:
         confidence_fields={"code": 0.1, "value": 0.9},
         confidence=0.3,
         review_status="needs-review",
+        notes=("unmapped-label", "unit-unknown"),
     )
     comparator = MappedResult(
         raw=raw(3, "CRP", "< 5", "mg/l", "< 5", section="Biochimie", top=190),
@@ -256,6 +257,12 @@ def test_confidence_and_source_extensions(bundle: dict[str, Any]) -> None:
     for o in resources(bundle, "Observation"):
         c = ext(o, fhir.EXT_CONFIDENCE)["valueDecimal"]
         assert Decimal(0) <= c <= Decimal(1)
+
+
+def test_review_reasons_travel_with_the_observation(bundle: dict[str, Any]) -> None:
+    reasons = [e["valueCode"] for e in by_label(bundle, "Facteur mystère")["extension"] if e["url"] == fhir.EXT_REVIEW_REASON]
+    assert reasons == ["unmapped-label", "unit-unknown"]  # the mapper's notes, in order
+    assert not any(e["url"] == fhir.EXT_REVIEW_REASON for e in by_label(bundle, "Hémoglobine")["extension"])
 
 
 def test_qualitative_observation(bundle: dict[str, Any]) -> None:
