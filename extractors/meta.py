@@ -419,7 +419,10 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             conf["given"] = c
 
     if family is None and given is None:
-        unl = _unlabelled_name(lines, hits)
+        # the patient block is where its keys found values: "NE Fe" (photo noise) matched
+        # the key "né" on the first line and drew the search up to the laboratory's name
+        anchored = [kh for f, (_, kh) in found.items() if f in _NAME_ANCHORS]
+        unl = _unlabelled_name(lines, hits, anchored or [h for h in hits if h.field in _NAME_ANCHORS])
         if unl is not None:
             fam, giv, sex_t, c = split_full_name(unl.text, given_first=True)
             p = unl.printed()
@@ -519,10 +522,14 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-](?=[^\W\d_]))*[.,]?$", re.UNICODE)
 
 
-def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit]) -> Value | None:
+_NAME_ANCHORS = ("birth_date", "sex", "national_id")
+
+
+def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit], anchor_hits: Sequence[KeyHit]) -> Value | None:
     """A patient name printed without a key, as most report engines do: a short cell of
-    name-like words just above or beside the patient fields (birth date, sex, id)."""
-    anchors = [h.line_index for h in hits if h.field in ("birth_date", "sex", "national_id")]
+    name-like words just above or beside the patient fields (``anchor_hits``: birth date,
+    sex, id). ``hits`` (all keys) keeps the values of other keys out."""
+    anchors = [h.line_index for h in anchor_hits]
     if not anchors:
         return None
     anchor = min(anchors)

@@ -102,6 +102,22 @@ def test_unlabelled_name_is_not_the_physician_below_it(parsed: Parsed, beside: l
     assert name(m) == ("Kremer", "Helene")
 
 
+def test_a_stray_key_above_the_laboratory_does_not_anchor_the_name(parsed: Parsed) -> None:
+    # photo noise read as "NE Fe" matches the key "né" but holds no date: the patient block
+    # is where the birth date, sex and id keys found their values, not above the lab's name
+    m = meta(parsed, [
+        "Laborpraxis Trier-Nord", "98, avenue de la Liberté - L-1611 Luxembourg", "Tel. +352 49 820-0",
+        "Endbefund", "PEETERS Laura", "Geschlecht: w", "Geburtsdatum: 01.02.1949",
+    ], lab="NE Fe")
+    assert name(m) == ("PEETERS", "Laura")
+
+
+def test_a_german_laboratory_compound_is_not_a_patient(parsed: Parsed) -> None:
+    m = meta(parsed, ["Laborzentrum Obermosel", "Geburtsdatum: 12.06.1983", "Geschlecht: W"], lab="")
+    assert name(m) == (None, None)
+    assert m.laboratory == "Laborzentrum Obermosel"
+
+
 def test_birth_name_is_not_the_given_name(parsed: Parsed) -> None:
     m = meta(parsed, ["Patiente : Mme SCHMIT Anne née MULLER", BIRTH])
     assert name(m) == ("SCHMIT", "Anne")
