@@ -566,6 +566,9 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
             f.range.append(w)  # qualitative reference after a qualitative result
         elif not f.flag and is_flag(w.text) and not f.range:
             f.flag.append(w)
+        elif not f.unit and not f.range and (parts := _split_glued_unit(w, "", decimal_comma)) is not None:
+            f.range.append(parts[0])  # "<0,50.ng/ml": a range with its unit glued on
+            f.unit.append(parts[1])
         elif not f.unit and looks_like_unit(w.text):
             f.unit.append(w)
         elif not f.unit and not f.range and _in_unit_slot(tail, j, decimal_comma):
@@ -574,6 +577,25 @@ def _fields_by_tokens(line: Line, decimal_comma: bool | None) -> Fields:
             f.other.append(w)
         j += 1
     return f
+
+
+_GLUED_UNIT = re.compile(r"^(?P<r>.*\d)\.?(?P<u>[^\W\d_]\S*)$")  # a letter starts the unit ("75,0%" stays a range)
+
+
+def _split_glued_unit(w: Word, head: str, decimal_comma: bool | None) -> tuple[Word, Word] | None:
+    """'<0,50.ng/ml' -> '<0,50' + 'ng/ml' when the front completes a range (``head`` is
+    the range text before the word) and the back is a unit; a full stop in between is a
+    speck or the printer's."""
+    m = _GLUED_UNIT.match(w.text)
+    if m is None or not looks_like_unit(m.group("u")):
+        return None
+    if parse_range(f"{head} {m.group('r')}".strip(), decimal_comma) is None:
+        return None
+    per = w.bbox.width / max(1, len(w.text))
+    (rs, re_), (us, ue) = m.span("r"), m.span("u")
+    def piece(text: str, a: int, b: int) -> Word:
+        return w.model_copy(update={"text": text, "bbox": w.bbox.model_copy(update={"x0": w.bbox.x0 + a * per, "x1": w.bbox.x0 + b * per})})
+    return piece(m.group("r"), rs, re_), piece(m.group("u"), us, ue)
 
 
 def _in_unit_slot(tail: Sequence[Word], j: int, decimal_comma: bool | None) -> bool:
@@ -614,6 +636,11 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
             flag_words.append(range_words.pop())
         else:
             break
+    # a unit glued to the range's last number ("<0,50.ng/ml", "3,5-5,1mmol/l")
+    if range_words and not unit_words:
+        parts = _split_glued_unit(range_words[-1], _text(range_words[:-1]), decimal_comma)
+        if parts is not None:
+            range_words, unit_words = [*range_words[:-1], parts[0]], [parts[1]]
     # a range column that carries the unit after the numbers: "12,0 - 16,0 g/dl",
     # "< 500 ng/ml FEU", "M: <15 / W: <20 mm/1re h"
     # (a leftover after the value that is no unit, "26.6 ı", is a misread flag: the unit
@@ -755,6 +782,7 @@ def _segments(line: Line, decimal_comma: bool | None) -> list[Line]:
             and not is_flag(cell[0].text)
             and parse_range(text, decimal_comma) is None
             and parse_number(cell[0].text, decimal_comma) is None
+            and _split_glued_unit(cell[0], "", decimal_comma) is None  # "<0,50.ng/ml"
         )
         if segs and has_value and label_like:
             segs.append(list(cell))

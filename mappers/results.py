@@ -51,7 +51,7 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
-    from mappers.ocr_repair import INFERRED_UNIT_SCORE, infer_unit, repair_range, repair_value, unit_in_flag
+    from mappers.ocr_repair import INFERRED_UNIT_SCORE, infer_unit, plausible_span, repair_range, repair_value, unit_in_flag
     from mappers.repair import component_units, unit_readings
     from mappers.terminology import component_kind, match_label
     from mappers.units import UnitMatch, property_of, to_ucum
@@ -163,6 +163,9 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     # separators judged by the analyte's span or the printed range, letter/digit confusions
     if raw.value.source == "ocr":
         analyte_unit = (match.component_key, unit.ucum) if match is not None and unit is not None else None
+        if analyte_unit is None and match is not None and match.scale == "Qn" and set(match.accepted_units) <= _DIMENSIONLESS:
+            # a unitless test (INR, pH, specific gravity) prints no unit: its span still judges the value
+            analyte_unit = next(((match.component_key, u) for u in match.accepted_units if plausible_span(match.component_key, u)), None)
         fix = repair_value(raw, value, decimals, comparator, rng, range_text, analyte_unit, value_parse, ctx.decimal_comma)
         value, decimals, rng, value_parse = fix.value, fix.decimals, fix.rng, fix.value_parse
         notes.extend(fix.notes)

@@ -322,6 +322,18 @@ def test_ocr_lost_separator_is_judged_by_the_analyte_span_and_the_range(
     assert r.review_status == "needs-review"
 
 
+@pytest.mark.parametrize(
+    ("label", "value", "printed", "rng", "expected"),
+    [("INR", "25", "2,5", "0,8 - 1,2", 2.5), ("pH urinaire", "60", "6,0", "5,0 - 8,0", 6.0)],
+)
+def test_ocr_unitless_test_lost_separator_is_judged_by_its_span(label: str, value: str, printed: str, rng: str, expected: float) -> None:
+    # no unit is printed for INR or pH: the test's dimensionless unit still has a span
+    r = m(label, value, None, rng, confidence=0.8)
+    assert r.value == pytest.approx(expected) and "value-repaired" in r.notes and r.review_status == "needs-review"
+    read_right = m(label, printed, None, rng, confidence=0.8)
+    assert read_right.value == pytest.approx(expected) and "value-repaired" not in read_right.notes
+
+
 def test_ocr_value_with_a_leading_zero_lost_its_separator() -> None:
     r = m("Basophiles", "03", "%", "0,0 - 1,5", confidence=0.8)
     assert r.value == pytest.approx(0.3) and "value-repaired" in r.notes and r.review_status == "needs-review"

@@ -139,6 +139,16 @@ def test_range_glued_to_its_unit_stays_one_range(parsed: Parsed) -> None:
     assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "135 - 145", None)
 
 
+@pytest.mark.parametrize("head", [("Parameter", "Befund", "Referenzbereich"), ()], ids=["columns", "headerless"])
+def test_unit_glued_to_the_range_is_split_off(parsed: Parsed, head: tuple[str, ...]) -> None:
+    # "<0,50.ng/ml": OCR joined range and unit across a speck; some printers glue them
+    rows = [("PCT", "<0,02", "<0,50.ng/ml"), ("Kalium", "4,2", "3,5-5,1mmol/l"), ("Natrium", "141", "135 - 145 mmol/l")]
+    rep = parsed(simple_report(rows, head=head, xs=(40, 230, 300)))
+    assert fields(row(rep, "PCT")) == ("<0,02", "ng/ml", "<0,50", None)
+    assert fields(row(rep, "Kalium")) == ("4,2", "mmol/l", "3,5-5,1", None)
+    assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "135 - 145", None)
+
+
 def test_unit_split_at_its_exponent_is_joined_again(parsed: Parsed) -> None:
     # OCR split "10^3/µl" into "10°" (read into the range zone) and "3/µl" (unit zone)
     from reportlab.pdfbase.pdfmetrics import stringWidth
