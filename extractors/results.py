@@ -223,9 +223,24 @@ def detect_header(line: Line, collection_date: str | None) -> Columns | None:
     if "label" not in {c.role for c in cols}:
         first = min(c.x0 for c in cols)
         cols.append(Column("label", min(first - 1.0, line.bbox.x0), min(first - 0.5, line.bbox.x0 + 1)))
-    cols = _join_split_range_title(cols)
+    cols = _join_split_range_title(_join_bilingual_titles(cols, line))
     # unknown header cells (often a blank-titled flag column) keep their zone but no role
     return Columns([c for c in cols], page=line.page)
+
+
+def _join_bilingual_titles(cols: list[Column], line: Line) -> list[Column]:
+    """"Résultat / Resultat", "Unités / Einheit": a title whose second half starts with a
+    slash names the same column as the half before it. Kept apart, a bilingual result
+    title made two result columns, and the second one was then taken for the start of the
+    range's title (below), which swallowed the values printed under it."""
+    slash_x = [w.bbox.x0 for w in line.words if w.text.startswith("/")]
+    out: list[Column] = []
+    for c in sorted(cols, key=lambda c: c.x0):
+        if out and out[-1].role == c.role and c.role != "unknown" and any(abs(x - c.x0) < 0.5 for x in slash_x):
+            out[-1] = Column(c.role, out[-1].x0, max(out[-1].x1, c.x1))
+        else:
+            out.append(c)
+    return out
 
 
 def _join_split_range_title(cols: list[Column]) -> list[Column]:

@@ -149,6 +149,22 @@ def test_unit_glued_to_the_range_is_split_off(parsed: Parsed, head: tuple[str, .
     assert fields(row(rep, "Natrium")) == ("141", "mmol/l", "135 - 145", None)
 
 
+def test_bilingual_result_title_names_one_column(parsed: Parsed) -> None:
+    # "Résultat / Resultat" read as two result titles: the values, printed under the second
+    # half, must not fall into the range (positions from a scanned bilingual report)
+    xs = (40, 190, 240, 300, 385, 470, 505)
+    head = ("Paramètre / Parameter", "Résultat", "/ Resultat", "Valeurs usuelles", "/ Normbereich", "Unités", "/ Einheit")
+    rows = [
+        ("TCMH / MCH", None, "29,2", "27,0 à 33,0", None, "pg", None),
+        ("C.C.M.H. / MCHC", None, "33,9", "32,0 à 36,0", None, "g/dL", None),
+        ("Créatininémie / Kreatinin", None, "78", "H: 62 à 106 / F: 44 à 80", None, "µmol/l", None),
+    ]
+    rep = parsed(simple_report(rows, head=head, xs=xs))
+    assert fields(row(rep, "TCMH / MCH")) == ("29,2", "pg", "27,0 à 33,0", None)
+    assert fields(row(rep, "C.C.M.H. / MCHC")) == ("33,9", "g/dL", "32,0 à 36,0", None)
+    assert fields(row(rep, "Créatininémie / Kreatinin")) == ("78", "µmol/l", "H: 62 à 106 / F: 44 à 80", None)
+
+
 def test_unit_split_at_its_exponent_is_joined_again(parsed: Parsed) -> None:
     # OCR split "10^3/µl" into "10°" (read into the range zone) and "3/µl" (unit zone)
     from reportlab.pdfbase.pdfmetrics import stringWidth
