@@ -292,6 +292,10 @@ def split_range_unit(text: str, decimal_comma: bool | None, sex: str | None = No
     return None
 
 
+# one stray glyph, or a short lowercase fragment before a capitalised word ("de Ritis" keeps "de")
+_STRAY_PREFIX = re.compile(r"^(?:\S|[a-z]{1,2}[:.,;']?(?=\s+[A-ZÀ-Ý]))\s+(?=\S{2,})")
+
+
 def label_variants(label: str, language: str | None = None) -> list[str]:
     """Ways a printed label may name its test: as printed; abbreviations without dots
     ("V.G.M." -> "VGM"); each side of a bilingual "Hémoglobine / Hämoglobin"; the
@@ -307,8 +311,8 @@ def label_variants(label: str, language: str | None = None) -> list[str]:
     expanded = _expand_abbreviations(_DOTTED.sub(lambda m: m.group(1) if m.group(1).count(".") < 2 else m.group(1).replace(".", ""), label), language)
     if expanded != label:
         out.append(expanded)
-    lone = re.match(r"^\S\s+(?=\S{2,})", label)
-    if lone:  # a speck or a stray digit read before the label ("1 RDW", "j Lymphozyten")
+    lone = _STRAY_PREFIX.match(label)
+    if lone:  # a speck or a stray digit read before the label ("1 RDW", "j Lymphozyten", "ta MCHC", "e: Basophile")
         out.append(label[lone.end():])
     squeezed = re.sub(r"[.\-\s]", "", label)
     if squeezed != label and 2 <= len(squeezed) <= 8 and squeezed.isupper():

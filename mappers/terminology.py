@@ -49,7 +49,6 @@ UNIT_PROPERTY_FIT = 0.95
 UNIT_ABSENT_AMBIGUOUS = 0.9
 UNIT_MISFIT = 0.7
 SPECIMEN_FALLBACK = 0.85
-STRAY_PREFIX_WEIGHT = 0.9  # exact match only after dropping a stray lowercase fragment ("ta MCHC")
 OTHER_LANGUAGE = 0.98  # score of a synonym of another language than the document's
 OTHER_LANGUAGE_CHOICE = 0.85  # and its handicap when choosing between synonyms (below the no-unit ambiguity 0.9)
 
@@ -262,15 +261,7 @@ def _exact_steps(label: str, term: Terminology) -> list[tuple[str, float, str | 
     specimen = specimen or paren_specimen
     steps = [(full, STEP_WEIGHTS[0], None), (no_paren, STEP_WEIGHTS[1], paren_specimen)]
     steps.append((reduced, STEP_WEIGHTS[2], specimen))
-    stray = _STRAY_PREFIX.match(label)
-    if stray:  # tried last, so a label that reads whole (even with such a prefix) keeps its meaning
-        steps.extend((text, weight * STRAY_PREFIX_WEIGHT, spec) for text, weight, spec in _exact_steps(label[stray.end():], term))
     return [s for s in steps if s[0]]
-
-
-# a speck or margin mark read as a short lowercase fragment before a capitalised label
-# ("ta MCHC", "e: Basophile abs." on a photographed page); "pH", "T3", "Fe" do not match
-_STRAY_PREFIX = re.compile(r"^\s*[a-z]{1,2}[:.,;']?\s+(?=[A-ZÀ-Ý])")
 
 
 _GLYPH_FOLD = str.maketrans({"1": "i", "l": "i", "|": "i", "î": "i", "ï": "i", "í": "i", "0": "o"})

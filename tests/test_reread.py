@@ -139,6 +139,11 @@ def test_a_speck_before_the_label_is_dropped_as_a_variant() -> None:
     assert "RDW" in label_variants("1 RDW")
     assert "Lymphozyten abs." in label_variants("j Lymphozyten abs.")
     assert label_variants("RDW") == ["RDW"]
+    # a short lowercase fragment before a capitalised label (specks on a photographed page)
+    assert "MCHC" in label_variants("ta MCHC")
+    assert "Basophile abs." in label_variants("e: Basophile abs.")
+    assert "urinaire" not in label_variants("pH urinaire")  # no capital after "pH": not a fragment
+    assert all(not v.startswith("Sérique") for v in label_variants("Fe Sérique"))  # capitalised: a word
 
 
 def _ocr(text: str) -> Printed:

@@ -209,18 +209,6 @@ def test_fuzzy_does_not_confuse_discriminating_tokens() -> None:
     assert ft3 and ft4 and ft3.component_key == "ft3" and ft4.component_key == "ft4"
 
 
-def test_stray_lowercase_fragment_before_a_label_is_dropped_at_a_cost() -> None:
-    # specks on a photographed page read as "ta", "e:" before the label
-    clean, stray = match_label("MCHC"), match_label("ta MCHC")
-    assert clean and stray and stray.loinc == clean.loinc and stray.score < clean.score
-    basophils = match_label("e: Basophile", "%")
-    assert basophils and basophils.component_key == match_label("Basophile", "%").component_key  # type: ignore[union-attr]
-    # a label that reads whole keeps its meaning; short real tokens are not fragments
-    iron, ph = match_label("Fe sérique"), match_label("pH")
-    assert iron and iron.component_key == "iron" and ph and ph.component_key == "ph"
-    assert match_label("ab Page 1/2") is None
-
-
 @pytest.mark.parametrize(
     "label",
     ["Date de prélèvement", "Page 1/2", "Commentaire", "Dr. Martin", "Valeurs de référence", "Befund", "Laboratoire", "Signature", "12.5", "***", "", "Patient", "Né(e) le", "Total", "Direct", "Libre", "Gesamt"],
