@@ -313,6 +313,33 @@ def _fuzzy(query: str, term: Terminology) -> tuple[str, float] | None:
     return best
 
 
+# glyph groups OCR confuses in label words (one fold for both sides): "li" read as "h"
+# ("Bihrubine"), "m" as "n" ("Anylase"), "rn" as "m", "vv" as "w", "cl" as "d"
+_OCR_LABEL_PAIRS = (("rn", "m"), ("li", "h"), ("vv", "w"), ("cl", "d"))
+_OCR_LABEL_FOLD = str.maketrans({**{k: v for k, v in zip("1l|0m", "iiion")}})
+OCR_FOLD_SCORE = 0.93  # before FUZZY_WEIGHT: equal once confusable glyphs are folded, so near-exact
+
+
+def ocr_label_fold(text: str) -> str:
+    for a, b in _OCR_LABEL_PAIRS:
+        text = text.replace(a, b)
+    return text.translate(_OCR_LABEL_FOLD)
+
+
+@cache
+def _ocr_folded_choices() -> dict[str, frozenset[str]]:
+    """Folded synonym -> the synonyms that fold to it (of one component, else left out)."""
+    term = load_terminology()
+    groups: dict[str, set[str]] = {}
+    for choice in term.choices:
+        if len(choice.replace(" ", "")) >= FUZZY_MIN_CHARS:
+            groups.setdefault(ocr_label_fold(choice), set()).add(choice)
+    return {
+        k: frozenset(v) for k, v in groups.items()
+        if len({s.component_key for c in v for s in term.index[c]}) == 1
+    }
+
+
 def _find_component(label: str, term: Terminology) -> _Hit | None:
     steps = _exact_steps(label, term)
     for text, weight, specimen in steps:
@@ -325,6 +352,9 @@ def _find_component(label: str, term: Terminology) -> _Hit | None:
     if not re.search(r"[a-z]", text):
         return None
     found = _fuzzy(text, term)
+    folded = _ocr_folded_choices().get(ocr_label_fold(text)) if len(text.replace(" ", "")) >= FUZZY_MIN_CHARS else None
+    if folded and (found is None or found[1] < OCR_FOLD_SCORE):
+        found = (min(folded), OCR_FOLD_SCORE)  # "bihrubine" is "bilirubine" misread
     if found is None:
         return None
     choice, score = found
@@ -358,6 +388,7 @@ def _choose_code(
     unit_ucum: str | None,
     system: str | None,
     scale_hint: str | None,
+    count_hint: bool = False,
 ) -> tuple[LoincRow, float]:
     pool = rows
     weight = 1.0
@@ -381,12 +412,19 @@ def _choose_code(
             if fitting:
                 return fitting[0], weight * UNIT_PROPERTY_FIT
         return pool[0], weight * UNIT_MISFIT
+    if count_hint:  # "Neutrophiles (abs.)" printed without its unit is the count, not the %
+        counts = tuple(r for r in pool if r.property == "NCnc")
+        pool = counts or pool
     if scale_hint in SCALES:
         scaled = [r for r in pool if r.scale == scale_hint]
         if scaled:
             return scaled[0], weight
     ambiguous = len({(r.property, r.scale) for r in pool}) > 1
     return pool[0], weight * (UNIT_ABSENT_AMBIGUOUS if ambiguous else 1.0)
+
+
+# a label that says the count is absolute ("PNN (valeur absolue)", "Lymphozyten abs.")
+_ABSOLUTE_COUNT = re.compile(r"\b(?:abs|absolu|absolue|absolus|absolues|absolut|absolute|absolutwert|valeur absolue)\b")
 
 
 @lru_cache(maxsize=8192)
@@ -411,13 +449,14 @@ def match_label(
     if hit is None:
         return None
     hinted = _system_from_hint(specimen_hint)
+    count_hint = bool(_ABSOLUTE_COUNT.search(normalise_label(label)))
     best: tuple[float, LabelMatch] | None = None
     for syn in hit.synonyms:
         rows = term.codes.get(syn.component_key)
         if not rows:
             continue
         system = syn.system or hit.specimen or hinted
-        row, weight = _choose_code(rows, unit_ucum, system, scale_hint)
+        row, weight = _choose_code(rows, unit_ucum, system, scale_hint, count_hint)
         foreign = bool(language) and syn.language not in (language, "any")
         if foreign:
             weight *= OTHER_LANGUAGE

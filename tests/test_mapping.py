@@ -353,6 +353,7 @@ def test_ocr_unit_is_repaired_to_a_unit_the_analyte_accepts() -> None:
     assert repair_unit("mmol/1", component_units("potassium")).ucum == "mmol/L"  # type: ignore[union-attr]
     assert repair_unit("pmol/L", component_units("creatinine")).ucum == "umol/L"  # type: ignore[union-attr]
     assert repair_unit("xyz", component_units("potassium")) is None
+    assert repair_unit("g£", component_units("triglycerides")).ucum == "g/L"  # type: ignore[union-attr]  # L read as £
 
 
 def test_plausible_spans_are_validated() -> None:

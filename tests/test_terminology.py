@@ -199,6 +199,23 @@ def test_fuzzy_labels_not_in_the_table(label: str, unit: str, loinc: str) -> Non
     assert m.score < 1.0
 
 
+@pytest.mark.parametrize(("printed", "meant"), [("Bihrubine", "Bilirubine"), ("Anylase", "Amylase"), ("Hpase", "Lipase")])
+def test_labels_with_confusable_ocr_glyphs_match_their_test(printed: str, meant: str) -> None:
+    # "li" read as "h", "m" as "n": plain fuzzy scores fell below the cutoff (Anylase 85.7)
+    got, want = match_label(printed), match_label(meant)
+    assert got and want and got.component_key == want.component_key
+    assert got.score < want.score and got.method == "fuzzy"
+
+
+@pytest.mark.parametrize("label", ["Neutrophiles (abs.)", "PNN (valeur absolue)", "Lymphozyten abs.", "Neutrophile absolut"])
+def test_an_absolute_count_label_without_unit_names_the_count(label: str) -> None:
+    got = match_label(label)
+    assert got is not None and got.property == "NCnc"
+    assert match_label(label, "%").property == "NFr"  # type: ignore[union-attr]  # a printed unit still decides
+    plain = match_label(label.split()[0])
+    assert plain is not None and plain.property == "NFr"  # no qualifier: the differential %
+
+
 def test_fuzzy_does_not_confuse_discriminating_tokens() -> None:
     hdl = match_label("Cholesterol-HDL direkt", "mmol/L")
     ldl = match_label("Cholesterol-LDL direkt", "mmol/L")
