@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import date
 
-from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word
+from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word, WordSource
 from extractors.layout import line_font_size
 from extractors.rules import given_name_key, lexicon
 from mappers.loinc_check import luhn_valid, verhoeff_valid
@@ -314,6 +314,10 @@ def _id_kinds() -> tuple[tuple[int, str, str], ...]:
     return tuple((int(r["digits"]), r["check"], r["system"]) for r in _id_schemes())
 
 
+def _lu_system() -> str:
+    return next(system for _, kind, system in _id_kinds() if kind == "lu")
+
+
 def identify_national_id(text: str) -> tuple[str, str | None] | None:
     """(digits, FHIR identifier system) of a national identifier in ``text``. A number
     whose check digits validate for a known country gets that country's system; a
@@ -328,6 +332,34 @@ def identify_national_id(text: str) -> tuple[str, str | None] | None:
         if len(digits) == 13 and fallback is None:
             fallback = digits
     return (fallback, None) if fallback else None
+
+
+# digit pairs OCR confuses on degraded scans (faxes: 5 read as 8, 0 as 6 or 8, 1 as 7)
+_DIGIT_CONFUSIONS = {"0": "689", "1": "7", "3": "589", "5": "368", "6": "058", "7": "1", "8": "03569", "9": "038"}
+
+
+def repair_matricule(digits: str, birth: str | None = None) -> str | None:
+    """The one Luxembourg matricule one OCR digit confusion away from ``digits`` (13 digits
+    that fail the check digits) whose two check digits validate and which starts with a
+    real birth date (``birth``, when the document printed it). None when there is no such
+    number or more than one: two independent check digits leave a wrong repair about one
+    chance in a hundred per candidate, and the date narrows it further."""
+    if len(digits) != 13 or not digits.isdigit() or _id_valid("lu", digits):
+        return None
+    found: set[str] = set()
+    for i, d in enumerate(digits):
+        for alt in _DIGIT_CONFUSIONS.get(d, ""):
+            cand = digits[:i] + alt + digits[i + 1 :]
+            if not _id_valid("lu", cand):
+                continue
+            try:
+                born = date(int(cand[:4]), int(cand[4:6]), int(cand[6:8]))
+            except ValueError:
+                continue
+            if born.year < 1890 or (birth is not None and born.isoformat() != birth):
+                continue
+            found.add(cand)
+    return found.pop() if len(found) == 1 else None
 
 
 @cache
@@ -466,11 +498,17 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             nat_system = ident[1] if ident else None
             conf["national_id"] = 0.8
 
+    repaired = False
+    if nat is not None and nat_system is None and nat_src is not None and nat_src.source == WordSource.OCR:
+        fixed = repair_matricule(nat, birth)  # 13 OCR'd digits that fail the checks: one misread digit?
+        if fixed is not None:
+            nat, nat_system, repaired = fixed, _lu_system(), True
+            conf["national_id"] = 0.6  # repaired: a person confirms it
     if nat is not None:
         from_id = birth_date_in_id(nat, nat_system)
         if birth is None and from_id is not None:  # birth date unread (OCR), its digits validated in the id
             birth, birth_src = from_id, nat_src
-            conf["birth_date"] = 0.9
+            conf["birth_date"] = 0.6 if repaired else 0.9
         elif birth is not None and from_id is not None and from_id != birth:
             conf["birth_date"] = min(conf.get("birth_date", 1.0), 0.6)  # the two disagree: a person looks
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from pdfkit import COLS, ReportBuilder
-from models import ParsedReport, ReportMeta
+from models import BBox, ParsedReport, ReportMeta, Word, WordSource
+from models import Line as TextLine
 
 Parsed = Callable[..., ParsedReport]
 Line = str | Sequence[tuple[float, str]]  # a plain line, or cells at x positions
@@ -195,6 +196,32 @@ def test_birth_date_read_from_a_valid_luxembourg_matricule_when_not_printed(pars
 def test_birth_date_is_not_derived_from_an_id_that_fails_its_checks(parsed: Parsed) -> None:
     m = meta(parsed, ["Patient : WEBER Paul", "Matricule : 1975 0730 310 99"])
     assert m.patient.birth_date is None
+
+
+def test_one_misread_digit_of_a_matricule_is_repaired_by_its_check_digits() -> None:
+    from extractors.meta import _id_valid, repair_matricule
+
+    assert _id_valid("lu", "1944052116095")
+    assert repair_matricule("1944082116095") == "1944052116095"  # a fax read 5 as 8
+    assert repair_matricule("1944082116095", birth="1944-05-21") == "1944052116095"
+    assert repair_matricule("1944082116095", birth="1944-08-21") is None  # the printed birth date disagrees
+    assert repair_matricule("1944052116095") is None  # valid already: nothing to repair
+    assert repair_matricule("1944022116095") is None  # 2 is not a digit OCR confuses here
+
+
+def test_matricule_repair_applies_to_ocr_only() -> None:
+    from extractors.meta import parse_meta
+
+    def lines(source: WordSource) -> list[TextLine]:
+        words = [("Matricule", 40.0), (":", 95.0), ("1944", 105.0), ("0821", 130.0), ("160", 155.0), ("95", 175.0)]
+        ws = tuple(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 20, bottom=110), page=1, font_size=9.0, source=source, confidence=0.9) for t, x in words)
+        return [TextLine(page=1, words=ws, bbox=BBox.enclosing([w.bbox for w in ws]))]
+
+    scanned = parse_meta(lines(WordSource.OCR), "fr")
+    assert scanned.patient.national_id == "1944052116095" and scanned.patient.birth_date == "1944-05-21"
+    assert scanned.confidence["national_id"] <= 0.6 and scanned.confidence["birth_date"] <= 0.6
+    printed = parse_meta(lines(WordSource.TEXT), "fr")  # a text layer prints what it means
+    assert printed.patient.national_id == "1944082116095" and printed.patient.birth_date is None
 
 
 def test_birth_date_disagreeing_with_the_matricule_is_doubted(parsed: Parsed) -> None:

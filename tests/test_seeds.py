@@ -125,6 +125,18 @@ def test_national_id_detects_single_digit_errors(birth: date, serial: int, pos: 
     assert not lux_national_id_valid(wrong)
 
 
+def test_verhoeff_digit_matches_published_vectors_and_the_pipeline_check() -> None:
+    # the generator had one permutation row wrong: a third of its matricules failed the
+    # real Verhoeff check the pipeline applies, so those patients' ids were never validated
+    from extractors.meta import _id_valid
+    from seeds._identity import verhoeff_digit
+
+    assert verhoeff_digit("236") == 3 and verhoeff_digit("75872") == 2 and verhoeff_digit("12345") == 1
+    for day in range(1, 29):
+        for serial in range(0, 1000, 37):
+            assert _id_valid("lu", lux_national_id(date(1944, 5, day), serial))
+
+
 # --- generation ----------------------------------------------------------------------
 
 
