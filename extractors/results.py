@@ -335,6 +335,15 @@ def _without_rule_marks(text: str) -> str:
     return text
 
 
+def _word_part(w: Word, m: re.Match[str], group: str, text: str | None = None) -> Word:
+    """The part of ``w`` that regex group ``group`` matched, its box cut in proportion to
+    the characters (a glued "5,9H" or "<0,50.ng/ml" split into two words)."""
+    per = w.bbox.width / max(1, len(w.text))
+    a, b = m.span(group)
+    box = w.bbox.model_copy(update={"x0": w.bbox.x0 + a * per, "x1": w.bbox.x0 + b * per})
+    return w.model_copy(update={"text": m.group(group) if text is None else text, "bbox": box})
+
+
 def _unglue(ws: list[Word], decimal_comma: bool | None) -> list[Word]:
     """Split a flag glued to a number ("5,9*", "5,9H", "(H)5,9", "*5,9") into two words."""
     out: list[Word] = []
@@ -347,12 +356,9 @@ def _unglue(ws: list[Word], decimal_comma: bool | None) -> list[Word]:
             for rx in (_TRAILING_FLAG, _LEADING_FLAG):
                 m = rx.match(w.text)
                 if m and parse_number(m.group("v"), decimal_comma) is not None:
-                    n = max(1, len(w.text))
-                    per = w.bbox.width / n
-                    vs, ve = m.span("v")
-                    fs, fe = m.span("f")
-                    out.append(w.model_copy(update={"text": m.group("v").strip(), "bbox": w.bbox.model_copy(update={"x0": w.bbox.x0 + vs * per, "x1": w.bbox.x0 + ve * per})}))
-                    flag = w.model_copy(update={"text": m.group("f"), "bbox": w.bbox.model_copy(update={"x0": w.bbox.x0 + fs * per, "x1": w.bbox.x0 + fe * per})})
+                    vs, fs = m.start("v"), m.start("f")
+                    out.append(_word_part(w, m, "v", m.group("v").strip()))
+                    flag = _word_part(w, m, "f")
                     if fs < vs:
                         out.insert(len(out) - 1, flag)
                     else:
@@ -606,11 +612,7 @@ def _split_glued_unit(w: Word, head: str, decimal_comma: bool | None) -> tuple[W
         return None
     if parse_range(f"{head} {m.group('r')}".strip(), decimal_comma) is None:
         return None
-    per = w.bbox.width / max(1, len(w.text))
-    (rs, re_), (us, ue) = m.span("r"), m.span("u")
-    def piece(text: str, a: int, b: int) -> Word:
-        return w.model_copy(update={"text": text, "bbox": w.bbox.model_copy(update={"x0": w.bbox.x0 + a * per, "x1": w.bbox.x0 + b * per})})
-    return piece(m.group("r"), rs, re_), piece(m.group("u"), us, ue)
+    return _word_part(w, m, "r"), _word_part(w, m, "u")
 
 
 def _in_unit_slot(tail: Sequence[Word], j: int, decimal_comma: bool | None) -> bool:

@@ -316,7 +316,7 @@ def _fuzzy(query: str, term: Terminology) -> tuple[str, float] | None:
 # glyph groups OCR confuses in label words (one fold for both sides): "li" read as "h"
 # ("Bihrubine"), "m" as "n" ("Anylase"), "rn" as "m", "vv" as "w", "cl" as "d"
 _OCR_LABEL_PAIRS = (("rn", "m"), ("li", "h"), ("vv", "w"), ("cl", "d"))
-_OCR_LABEL_FOLD = str.maketrans({**{k: v for k, v in zip("1l|0m", "iiion")}})
+_OCR_LABEL_FOLD = {**_GLYPH_FOLD, ord("m"): "n"}
 OCR_FOLD_SCORE = 0.93  # before FUZZY_WEIGHT: equal once confusable glyphs are folded, so near-exact
 
 
@@ -424,7 +424,7 @@ def _choose_code(
 
 
 # a label that says the count is absolute ("PNN (valeur absolue)", "Lymphozyten abs.")
-_ABSOLUTE_COUNT = re.compile(r"\b(?:abs|absolu|absolue|absolus|absolues|absolut|absolute|absolutwert|valeur absolue)\b")
+_ABSOLUTE_COUNT = re.compile(r"\b(?:abs|absolu|absolue|absolus|absolues|absolut|absolute|absolutwert)\b")
 
 
 @lru_cache(maxsize=8192)
