@@ -273,6 +273,9 @@ def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, s
 def parse_sex(text: str) -> str | None:
     lex = lexicon()
     for tok in re.split(r"[\s/,;()]+", text.strip()):
+        tok = tok.strip(".:;'’`\"")  # "F.", and a speck OCR read before the letter (".M")
+        if len(tok) > 1 and len(set(tok.lower())) == 1:
+            tok = tok[0]  # one letter read twice ("Ww")
         if not tok:
             continue
         if lex.sex_female.match(tok):

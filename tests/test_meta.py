@@ -170,6 +170,13 @@ def test_sex_keys(parsed: Parsed, key: str) -> None:
     assert m.patient.sex == "female"
 
 
+@pytest.mark.parametrize(("printed", "sex"), [("F.", "female"), ("M.", "male"), (".M", "male"), ("Ww", "female"), ("mw", None), ("Mme", None)])
+def test_sex_value_with_a_full_stop_a_speck_or_a_letter_read_twice(printed: str, sex: str | None) -> None:
+    from extractors.meta import parse_sex
+
+    assert parse_sex(printed) == sex
+
+
 @pytest.mark.parametrize("printed", ["1962 0314 12345", "1962031412345", "1962 03 14 123 45"])
 def test_national_id_with_spaces(parsed: Parsed, printed: str) -> None:
     m = meta(parsed, ["Patient : SCHMIT Anne", BIRTH, f"Matricule : {printed}"])
