@@ -378,7 +378,8 @@ def test_retry_turns_trust_osd_else_try_plausible_turns() -> None:
     assert retry_turns(Orientation(rotate=0, confidence=6.0), lines_vertical=True) == (90, 270)
     assert retry_turns(Orientation(rotate=0, confidence=4.0), lines_vertical=False) == (180,)
     assert retry_turns(None, lines_vertical=True) == (90, 270)
-    assert retry_turns(None, lines_vertical=False) == (180,)
+    # OSD without an answer and blobs that do not stand tall: every turn gets a quick look
+    assert retry_turns(None, lines_vertical=False) == (180, 90, 270)
 
 
 def test_upside_down_scan_is_turned_and_read(tmp_path: Path) -> None:
