@@ -24,7 +24,9 @@ from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 _DATE_NUM = re.compile(
     r"(?<!\d)(?:(?P<y1>(?:19|20)\d{2})[-/.](?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})"
-    r"|(?P<d2>\d{1,2})\s?[./-]\s?(?P<m2>\d{1,2})\s?[./-]\s?(?P<y2>\d{4}|\d{2}))(?!\d)"
+    r"|(?P<d2>\d{1,2})\s?[./-]\s?(?P<m2>\d{1,2})\s?[./-]\s?(?P<y2>\d{4}|\d{2})"
+    # OCR reads a full stop as a comma or a colon ("25.08,2024", "21/08:1944"): tight, full year
+    r"|(?P<d3>\d{1,2})[./,:-](?P<m3>\d{1,2})[./,:-](?P<y3>(?:19|20)\d{2}))(?!\d)"
 )
 _DATE_WORD = re.compile(r"(?<!\d)(?P<d>\d{1,2})\.?[\s-]+(?P<mon>[^\W\d_]{3,10}\.?)[\s-]+(?P<y>\d{4})(?!\d)", re.UNICODE)
 _DATE_WORD_EN = re.compile(r"(?P<mon>[^\W\d_]{3,10}\.?)\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})(?!\d)", re.UNICODE)
@@ -53,6 +55,8 @@ def find_date(text: str, *, birth: bool = False, today: date | None = None) -> F
     for m in _DATE_NUM.finditer(text):
         if m.group("y1"):
             y, mo, d = int(m.group("y1")), int(m.group("m1")), int(m.group("d1"))
+        elif m.group("y3"):
+            y, mo, d = int(m.group("y3")), int(m.group("m3")), int(m.group("d3"))
         else:
             y, mo, d = int(m.group("y2")), int(m.group("m2")), int(m.group("d2"))
             if y < 100:

@@ -170,6 +170,13 @@ def test_sex_keys(parsed: Parsed, key: str) -> None:
     assert m.patient.sex == "female"
 
 
+def test_ocr_date_separators_need_a_full_year() -> None:
+    from extractors.meta import find_date
+
+    assert find_date("geb. am 21/08:1944", birth=True).iso == "1944-08-21"  # type: ignore[union-attr]
+    assert find_date("Hb 12,5 13,0-17,0") is None and find_date("4,5 12,08 20") is None
+
+
 @pytest.mark.parametrize(("printed", "sex"), [("F.", "female"), ("M.", "male"), (".M", "male"), ("Ww", "female"), ("mw", None), ("Mme", None)])
 def test_sex_value_with_a_full_stop_a_speck_or_a_letter_read_twice(printed: str, sex: str | None) -> None:
     from extractors.meta import parse_sex
@@ -245,6 +252,7 @@ def test_birth_date_disagreeing_with_the_matricule_is_doubted(parsed: Parsed) ->
     [
         ("Prélèvement le : 12/03/2024 à 08:15", "2024-03-12T08:15:00"),
         ("Entnahme am: 12.03.2024 um 06:45", "2024-03-12T06:45:00"),
+        ("Entnahmedatum 25.08,2024 um 17:59", "2024-08-25T17:59:00"),  # OCR: a full stop read as a comma
         ("Collected: 12 Mar 2024 at 16:30", "2024-03-12T16:30:00"),
         ("Date de prélèvement : 12/03/2024", "2024-03-12"),
         ("Prélèvement le : 12/03/2024 08h15", "2024-03-12T08:15:00"),
