@@ -102,7 +102,7 @@ _HEADER_JUNK = " []|()!¦:'’‘\"“”„`"
 def _header_role(text: str) -> str | None:
     lex = lexicon().header
     text = text.strip(_HEADER_JUNK)  # table rules OCR'd as brackets or bars; specks as quote marks ("Value’")
-    parts = [p.strip(_HEADER_JUNK) for p in re.split(r"\s*/\s*|\s*\|\s*", text) if p.strip(_HEADER_JUNK)] or [text]
+    parts = [q for p in re.split(r"\s*/\s*|\s*\|\s*", text) if (q := p.strip(_HEADER_JUNK))] or [text]
     for role in HEADER_ROLES:
         if any(lex[role].match(p) for p in parts):
             return role
@@ -450,10 +450,7 @@ def _split_letter_flag(w: Word, range_text: str, decimal_comma: bool | None) -> 
     if not ((direction == "L" and rng.low is not None and number.value < rng.low)
             or (direction == "H" and rng.high is not None and number.value > rng.high)):
         return [w]
-    per = w.bbox.width / max(1, len(w.text.strip()))
-    cut = w.bbox.x0 + m.end("v") * per
-    return [w.model_copy(update={"text": m.group("v").strip(), "bbox": w.bbox.model_copy(update={"x1": cut})}),
-            w.model_copy(update={"text": m.group("f"), "bbox": w.bbox.model_copy(update={"x0": cut})})]
+    return [_word_part(w, m, "v", m.group("v").strip()), _word_part(w, m, "f")]
 
 
 def _range_length(ws: Sequence[Word], decimal_comma: bool | None) -> int:

@@ -106,7 +106,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     read = parse_number(raw.value.text, ctx.decimal_comma)
     lost = unit_text is None or (unit is None and unit_cell is not None and unit_cell.source == "ocr")  # none read, or garbage
     infer = lost and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
-    rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if infer and range_text else None
+    rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None  # step 3 uses it too
 
     def inferred(ucum: str | None) -> UnitMatch | None:
         if ucum is None:
@@ -148,7 +148,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             notes.append("value-unparsed")
 
     # 3. range
-    rng: Range | None = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None
+    rng: Range | None = rng_read
     if raw.range and range_text is not None and rng is None and raw.range.source == "ocr":
         rng = repair_range(range_text, ctx.decimal_comma, ctx.sex)
         if rng is not None:
