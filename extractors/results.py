@@ -116,6 +116,13 @@ def _header_role(text: str) -> str | None:
     return None
 
 
+def _phrase_role(text: str) -> str | None:
+    """The column a whole header text names as one phrase (no splitting at slashes)."""
+    lex = lexicon().header
+    text = text.strip(_HEADER_JUNK)
+    return next((role for role in HEADER_ROLES if lex[role].match(text)), None)
+
+
 def _merge_header_phrases(cells: list[tuple[Word, ...]], size: float) -> list[tuple[Word, ...]]:
     """Join neighbouring cells that together name one column ("Valeurs" "de" "référence"
     when OCR spaces the words of a header wider than the text layer does)."""
@@ -129,9 +136,14 @@ def _merge_header_phrases(cells: list[tuple[Word, ...]], size: float) -> list[tu
             close = all(b[0].bbox.x0 - a[-1].bbox.x1 < 2.2 * size for a, b in zip(group, group[1:]))
             joined = tuple(w for c in group for w in c)
             roles = [_header_role(_text(c)) for c in group]
+            role = _header_role(_text(joined))
             if (
                 close and None in roles  # cells that each name a column stay apart
-                and _header_role(_text(joined)) is not None and roles[0] != _header_role(_text(joined))
+                and role is not None and roles[0] != role
+                # two named cells join only into one title ("Valeurs" "de" "référence"), not
+                # because one of them is a title ("Résultat /Ergebnis" | "Alerte/Kennz." |
+                # "Valeurs usuelles / Normbereich" is three columns)
+                and (sum(r is not None for r in roles) <= 1 or _phrase_role(_text(joined)) == role)
             ):
                 out.append(joined)
                 i += k

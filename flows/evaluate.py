@@ -25,7 +25,6 @@ import argparse
 import io
 import json
 import math
-from functools import lru_cache
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -36,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mappers.fhir import EXT_CONFIDENCE, LU_NATIONAL_ID_SYSTEM, unresolved_references
+from mappers.units import units_equal
 
 JSON = dict[str, Any]
 LOINC = "http://loinc.org"
@@ -269,29 +269,6 @@ def _close(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=0.0) or a == b
-
-
-@lru_cache(maxsize=4096)
-def units_equal(a: str | None, b: str | None) -> bool:
-    """Same UCUM unit: the same code, or codes that denote the same unit (``/nL`` and
-    ``10*9/L``, ``ug/L`` and ``ng/mL``): conversion factor exactly 1 under UCUM."""
-    if a == b:
-        return True
-    if a is None or b is None:
-        return False
-    try:
-        reg = _ucum_registry()
-        factor = (1 * reg.from_ucum(a)).to(reg.from_ucum(b)).magnitude
-    except Exception:  # noqa: BLE001 - not convertible (or not parseable): different units
-        return False
-    return math.isclose(float(factor), 1.0, rel_tol=1e-9)
-
-
-@lru_cache(maxsize=1)
-def _ucum_registry():  # type: ignore[no-untyped-def]
-    from ucumvert import PintUcumRegistry
-
-    return PintUcumRegistry()
 
 
 def strict_match(truth: Obs, pred: Obs) -> bool:

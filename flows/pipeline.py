@@ -242,7 +242,8 @@ _FHIR_TYPES = ("bundle", "composition", "device", "diagnosticreport", "observati
 
 def warm_up() -> None:
     """Load, once per process, what every document needs: rule lexicon, terminology, unit
-    table (each UCUM-validated), stop-word lists, the FHIR model classes and the modules a
+    table (each UCUM-validated), the UCUM unit registry (1.2 s to build; OCR rows whose unit
+    was lost are inferred with it), stop-word lists, the FHIR model classes and the modules a
     conversion imports lazily (pyarrow's pandas among them).
 
     Called in the parent before a worker pool is made, so forked workers inherit it instead
@@ -254,7 +255,7 @@ def warm_up() -> None:
     from extractors.ocr import language_cues
     from extractors.rules import lexicon
     from mappers.terminology import load_terminology, match_label
-    from mappers.units import load_units
+    from mappers.units import load_units, units_equal
 
     lexicon()
     language_cues()
@@ -262,6 +263,7 @@ def warm_up() -> None:
     load_terminology()
     match_label("Hémoglobine")
     load_units()
+    units_equal("10*9/L", "/nL")
     for name in _FHIR_TYPES:
         importlib.import_module(f"fhir.resources.R4B.{name}")
     for module in ("extractors.document", "extractors.parse", "mappers.results", "mappers.fhir"):

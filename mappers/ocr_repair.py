@@ -43,20 +43,38 @@ def infer_unit(
     component_key: str, accepted: frozenset[str], value: float, rng: Range | None, *, unspanned: bool = False
 ) -> str | None:
     """The unit of an OCR row whose unit glyphs were all lost ("Hématocrite 46,6 [40,0-52,0]",
-    the "%" dropped): among the analyte's units that have a physiological span, the only
-    one whose span holds the value and the range. None when none or several do (a
-    lymphocyte count of 4,87 may be % or 10⁹/l), or the analyte has no spans.
+    the "%" dropped) or read as nothing a unit can be: among the analyte's units that have a
+    physiological span, the only one whose span holds the value and the range. Units that
+    are the same unit (10¹²/l, 10⁶/µl, /pl) count as one; the analyte's usual spelling of
+    it is written. None when none or several different units fit (a lymphocyte count of
+    4,87 may be % or 10⁹/l), or the analyte has no spans. When the printed range fits no
+    unit at all (a misread bound: "320-460" for "320-360"), the value alone decides.
     ``unspanned``: a unit without a span counts as holding anything (used when the test's
     code already allows one unit only: "Lymphocytes" without "abs." is the % test)."""
-    points = [value] + ([b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else [])
-    fits = set()
+    bounds = [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
+    found = _units_holding(component_key, accepted, [value, *bounds], unspanned)
+    if found is None and bounds:
+        found = _units_holding(component_key, accepted, [value], unspanned)
+    return found or None
+
+
+def _units_holding(component_key: str, accepted: frozenset[str], points: list[float], unspanned: bool) -> str | None:
+    """The one unit (up to equal units) whose span holds every point; "" when several
+    different units do; None when none does."""
+    from mappers.repair import preferred_units
+    from mappers.units import units_equal
+
+    fits = []
     for ucum in accepted:
         span = plausible_span(component_key, ucum)
-        if span is None and unspanned:
-            fits.add(ucum)
-        elif span is not None and all(span[0] <= p <= span[1] for p in points):
-            fits.add(ucum)
-    return fits.pop() if len(fits) == 1 else None
+        if (span is None and unspanned) or (span is not None and all(span[0] <= p <= span[1] for p in points)):
+            fits.append(ucum)
+    if not fits:
+        return None
+    if not all(units_equal(fits[0], u) for u in fits[1:]):
+        return ""
+    order = preferred_units(component_key)
+    return min(fits, key=lambda u: (order.index(u) if u in order else len(order), u))
 
 
 def validate_spans(components: set[str]) -> list[str]:

@@ -40,6 +40,15 @@ def component_units(component_key: str) -> frozenset[str]:
 
 
 @cache
+def preferred_units(component_key: str) -> tuple[str, ...]:
+    """The component's units in the terminology's order (codes by rank, each code's units
+    as listed, the first the usual one): which of several equal units to write."""
+    from mappers.terminology import load_terminology
+
+    return tuple(dict.fromkeys(u for row in load_terminology().codes.get(component_key, ()) for u in row.ucum_units if u))
+
+
+@cache
 def _aliases() -> dict[str, tuple[tuple[str, str, str], ...]]:
     """UCUM code -> (printed spelling, OCR-normalised spelling, plain lower-case spelling)."""
     out: dict[str, list[tuple[str, str, str]]] = {}
@@ -165,7 +174,14 @@ def repair_range_texts(text: str) -> list[str]:
     m = re.match(r"^\[([1lI|])(\d)", t)
     if m and t.endswith("]"):
         out.append("[" + t[2:])
+    m = _STRAY_LEAD.match(t)
+    if m and m.group(1).rstrip(":.").upper() not in _SEX_KEYS:  # "T 4.0-10.0": a speck or a rule before it
+        out.append(t[m.end() :])
     return out
+
+
+_STRAY_LEAD = re.compile(r"^([^\d\s<>≤≥\[(]{1,2})\s+(?=[\d<>≤≥\[(])")
+_SEX_KEYS = frozenset({"H", "F", "M", "W", "D"})  # "H 4,50-5,90 / F: 4,00-5,20" is a sex-specific range
 
 
 _VALUE_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "!": "1", "S": "5", "B": "8", "Z": "2"})

@@ -54,7 +54,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     from mappers.ocr_repair import INFERRED_UNIT_SCORE, infer_unit, plausible_span, repair_range, repair_value, unit_in_flag
     from mappers.repair import component_units, unit_readings
     from mappers.terminology import component_kind, match_label
-    from mappers.units import UnitMatch, property_of, to_ucum
+    from mappers.units import UnitMatch, property_of, to_ucum, units_equal
 
     notes: list[str] = []
     label = raw.label.text
@@ -120,8 +120,9 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
     if infer and unit is None and match is not None and match.scale == "Qn":  # or the code chosen has one unit only
-        units = frozenset(match.accepted_units) - _DIMENSIONLESS
-        if len(units) == 1:
+        units = frozenset(match.accepted_units)
+        # (or equal ones: 10⁹/l, /nl); a test that may be unitless (density: 1 or g/ml) is not guessed
+        if units and not units & _DIMENSIONLESS and all(units_equal(u, next(iter(units))) for u in units):
             unit = inferred(infer_unit(match.component_key, units, read.value, rng_read, unspanned=True))  # type: ignore[union-attr]
     if match is not None and qualitative_value and match.scale != "Ord":
         # a qualitative result of a blood analyte name is, in practice, a urine strip field

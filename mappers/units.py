@@ -16,6 +16,7 @@ loses 0.1. Every UCUM code in the table is validated with ``ucumvert`` at load t
 from __future__ import annotations
 
 import csv
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -99,6 +100,29 @@ def _ucum_parser():  # type: ignore[no-untyped-def]
     from ucumvert import get_ucum_parser
 
     return get_ucum_parser()
+
+
+@cache
+def _ucum_registry():  # type: ignore[no-untyped-def]
+    from ucumvert import PintUcumRegistry
+
+    return PintUcumRegistry()  # about 1 s to build: made on first use only
+
+
+@cache
+def units_equal(a: str | None, b: str | None) -> bool:
+    """Same UCUM unit: the same code, or codes that denote the same unit (``/nL`` and
+    ``10*9/L``, ``ug/L`` and ``ng/mL``): conversion factor exactly 1 under UCUM."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    try:
+        reg = _ucum_registry()
+        factor = (1 * reg.from_ucum(a)).to(reg.from_ucum(b)).magnitude
+    except Exception:  # noqa: BLE001 - not convertible (or not parseable): different units
+        return False
+    return math.isclose(float(factor), 1.0, rel_tol=1e-9)
 
 
 @cache

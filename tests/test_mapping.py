@@ -371,6 +371,10 @@ def test_plausible_spans_are_validated() -> None:
         ("Hämatokrit", "0,38", "0,35 - 0,47", "L/L"),
         ("Hémoglobine", "151", "130 - 170", "g/L"),
         ("VPM", "8,5", "7,5 - 11,5", "fL"),
+        # 10⁹/l, /nl, 10³/µl hold the same numbers: one unit, written as the terminology's usual spelling
+        ("Leucocytes", "7,9", "4,0 - 10,0", "10*9/L"),
+        ("Hématies", "4,71", "4,00 - 5,20", "10*12/L"),
+        ("CCMH", "331", "320 - 460", "g/L"),  # the range misread ("460" > 450 g/l): the value alone decides
     ],
 )
 def test_ocr_row_whose_unit_was_lost_gets_the_only_unit_its_span_allows_and_goes_to_review(
@@ -400,12 +404,18 @@ def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
     # "Lymphocytes" without "abs." is the % test (736-9): % or 10⁹/l by the spans, % by the code
     r = m("Lymphocytes", "17,6", None, "20,0 - 40,0", confidence=0.9)
     assert (r.loinc, r.unit_ucum) == ("736-9", "%") and "unit-inferred" in r.notes and r.review_status == "needs-review"
+    # NT-proBNP's code takes pg/ml or ng/l: the same unit, so it is inferred too (the usual spelling)
+    r = m("NT-proBNP", "54", None, "< 125", confidence=0.9)
+    assert (r.loinc, r.unit_ucum) == ("33762-6", "pg/mL") and "unit-inferred" in r.notes
+    # a density may be printed without a unit (1) or in g/ml: no unit is guessed
+    r = m("Densité", "1,020", None, "1,005 - 1,030", confidence=0.9)
+    assert (r.loinc, r.unit_ucum) == ("5811-5", None) and "unit-inferred" not in r.notes
 
 
 @pytest.mark.parametrize(
     ("label", "value", "rng", "kw"),
     [
-        ("Leucocytes", "7,9", "4,0 - 10,0", {"confidence": 0.9}),  # 10⁹/l, /nl, 10³/µl: one number, several codes
+        ("Lymphocytes abs.", "2,14", "1,00 - 4,00", {"confidence": 0.9}),  # % or 10⁹/l: different units
         ("Hémoglobine", "9,1", "8,1 - 10,9", {"confidence": 0.9}),  # g/dl or mmol/l: no guess
         ("Hématocrite", "46,6", "40,0 - 52,0", {}),  # a text layer prints what it means
     ],

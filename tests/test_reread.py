@@ -166,7 +166,7 @@ def test_negative_value_with_a_range_below_zero_is_kept() -> None:
 
 @pytest.mark.parametrize(
     ("printed", "low", "high"),
-    [("f4,00-5,20]", 4.0, 5.2), ("127,0-33,0]", 27.0, 33.0), ("[111,5-14,5]", 11.5, 14.5)],
+    [("f4,00-5,20]", 4.0, 5.2), ("127,0-33,0]", 27.0, 33.0), ("[111,5-14,5]", 11.5, 14.5), ("T 11,5-16,0", 11.5, 16.0)],
 )
 def test_ocr_range_with_a_misread_bracket_is_repaired_and_doubted(printed: str, low: float, high: float) -> None:
     raw = RawResult(index=0, label=_ocr("Hämoglobin"), value=_ocr("13,0"), unit=_ocr("g/dl"), range=_ocr(printed))
@@ -208,6 +208,7 @@ def test_range_with_a_rule_read_before_it_is_repaired_and_doubted() -> None:
 
     assert "4,0 à 10,0" in repair_range_texts("|4,0 à 10,0")
     assert "11,5 à 14,5" in repair_range_texts("[11,5 à 14,5")
+    assert repair_range_texts("H 4,50-5,90") == []  # "H", "F", "M", "W" before a range name the sex it is for
     r = map_result(RawResult(index=0, label=_ocr("Leukozyten"), value=_ocr("6,4"), unit=_ocr("G/l"), range=_ocr("|4,0 - 10,0")), DE)
     assert (r.ref_low, r.ref_high) == (4.0, 10.0)
     assert "range-repaired" in r.notes and r.confidence_fields["range"] <= 0.7

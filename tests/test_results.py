@@ -4,6 +4,7 @@ cumulative reports, sections, noise (one test per rule)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -163,6 +164,35 @@ def test_bilingual_result_title_names_one_column(parsed: Parsed) -> None:
     assert fields(row(rep, "TCMH / MCH")) == ("29,2", "pg", "27,0 à 33,0", None)
     assert fields(row(rep, "C.C.M.H. / MCHC")) == ("33,9", "g/dL", "32,0 à 36,0", None)
     assert fields(row(rep, "Créatininémie / Kreatinin")) == ("78", "µmol/l", "H: 62 à 106 / F: 44 à 80", None)
+
+
+def test_header_titles_that_each_name_a_column_are_not_joined_into_one(save: Callable[..., Path]) -> None:
+    # a fax's header: the flag title misread ("Alerta/Kennz,") sits close between the
+    # result and range titles; joined, the three made one range column, every value fell
+    # into the range and the rows were left to the token reading (which OCR noise defeats)
+    from conftest import extract
+    from extractors.parse import document_lines
+    from extractors.results import detect_header
+    from pdfkit import text_width
+
+    head = ("Analyse / Parameter", "Résultat /Ergebnis", "Alerta/Kennz,", "Valeurs usuelles / Normbereich", "Unité / Einheit")
+    x_flag = 200 + text_width(head[1], "Helvetica-Bold", 9.5) + 11  # gaps as OCR boxed them: 11 and 15 pt
+    x_range = x_flag + text_width(head[2], "Helvetica-Bold", 9.5) + 15
+    xs = (39, 200, x_flag, x_range, x_range + text_width(head[3], "Helvetica-Bold", 9.5) + 20)
+    lines, _ = document_lines(extract(save(simple_report([("CCMH / MCHC", "331", None, "320-360", "g/l")], head=head, xs=xs))))
+    cols = detect_header(next(ln for ln in lines if ln.words[0].text == "Analyse"), None)
+    assert cols is not None
+    value = next(c for c in cols.cols if c.role == "value")
+    assert value.x0 == pytest.approx(200, abs=1) and value.x1 < x_flag
+    assert next(c for c in cols.cols if c.role == "unit").x0 > x_range
+
+
+def test_header_words_spaced_wide_still_make_one_title(parsed: Parsed) -> None:
+    # "Valeurs" (a result title alone) "de" "référence": one range title, as printed
+    xs = (40, 230, 300, 342, 356, 450)
+    head = ("Analyse", "Résultat", "Valeurs", "de", "référence", "Unité")
+    rep = parsed(simple_report([("Glucose", "5,4", None, None, "3,9 - 5,8", "mmol/l")], head=head, xs=xs))
+    assert fields(row(rep, "Glucose")) == ("5,4", "mmol/l", "3,9 - 5,8", None)
 
 
 def test_unit_split_at_its_exponent_is_joined_again(parsed: Parsed) -> None:
