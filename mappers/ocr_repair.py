@@ -12,6 +12,8 @@ step                   reads                                  writes
 ``repair_range``       range text (OCR)                       range ("range-repaired")
 ``repair_value``       value (OCR), range, analyte + unit     value, decimals, maybe range
 ``infer_unit``         value, range, analyte's units + spans  UCUM code ("unit-inferred")
+``label_by_evidence``  label (OCR, unmatched), unit, value,   test ("label-by-evidence")
+                       range, analytes' units + spans
 =====================  =====================================  ============================
 """
 
@@ -75,6 +77,51 @@ def _units_holding(component_key: str, accepted: frozenset[str], points: list[fl
         return ""
     order = preferred_units(component_key)
     return min(fits, key=lambda u: (order.index(u) if u in order else len(order), u))
+
+
+EVIDENCE_WEIGHT = 0.6  # a label named by its row's evidence: always for review
+EVIDENCE_MARGIN = 0.05  # the runner-up consistent test must score this much lower
+
+
+def label_by_evidence(
+    variants: list[str], unit_ucum: str | None, value: float, rng: Range | None
+) -> tuple[str, float] | None:
+    """(synonym, score) for an OCR'd label no match accepted ("Kreythrozylen",
+    "Harnstoft", "Thromboryies"), named by what the rest of its row says: among the tests
+    the label resembles (fuzzy score from 0.70, :func:`mappers.terminology.weak_candidates`),
+    the one whose units take the printed unit and whose physiological span (in that unit)
+    holds the value and the range. Without a unit the spans alone must hold them. None
+    when no test fits, or a second test fits about as well (a glucose and a
+    glucose-urine row cannot be told by their numbers)."""
+    from mappers.repair import component_units
+    from mappers.terminology import weak_candidates
+    from mappers.units import units_equal
+
+    cands: dict[str, tuple[str, float]] = {}
+    for v in variants:
+        for synonym, comp, score in weak_candidates(v):
+            if comp not in cands or score > cands[comp][1]:
+                cands[comp] = (synonym, score)
+    points = [value] + ([b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else [])
+    fits: list[tuple[float, str, str]] = []
+    for comp, (synonym, score) in cands.items():
+        units = sorted(component_units(comp))
+        if unit_ucum is not None:
+            units = [u for u in units if units_equal(u, unit_ucum)]
+            if not units:
+                continue  # the printed unit is not one this test is reported in
+        spans = [sp for u in units if (sp := plausible_span(comp, u)) is not None]
+        if spans and not any(all(lo <= p <= hi for p in points) for lo, hi in spans):
+            continue
+        if not spans and unit_ucum is None:
+            continue  # no unit and nothing to check the numbers against: no evidence
+        fits.append((score, synonym, comp))
+    if not fits:
+        return None
+    fits.sort(key=lambda f: (-f[0], f[2]))
+    if len(fits) > 1 and fits[1][0] > fits[0][0] - EVIDENCE_MARGIN:
+        return None
+    return fits[0][1], fits[0][0]
 
 
 def validate_spans(components: set[str]) -> list[str]:

@@ -51,7 +51,9 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
-    from mappers.ocr_repair import INFERRED_UNIT_SCORE, infer_unit, plausible_span, repair_range, repair_value, unit_in_flag
+    from mappers.ocr_repair import (
+        EVIDENCE_WEIGHT, INFERRED_UNIT_SCORE, infer_unit, label_by_evidence, plausible_span, repair_range, repair_value, unit_in_flag,
+    )
     from mappers.repair import component_units, unit_readings
     from mappers.terminology import component_kind, match_label
     from mappers.units import UnitMatch, property_of, to_ucum, units_equal
@@ -78,6 +80,18 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
     # 1. label first (gives the analyte kind), then the unit with that kind, then the code
     label_key, first = _best_label(label, ctx.language, specimen_hint)
+    by_evidence = None
+    if first is None and raw.label.source == "ocr":  # a misread label: the rest of the row may name the test
+        number = parse_number(raw.value.text, ctx.decimal_comma)
+        printed_unit = to_ucum(unit_text) if unit_text else None
+        if number is not None:
+            by_evidence = label_by_evidence(
+                label_variants(label, ctx.language), printed_unit.ucum if printed_unit else None, number.value,
+                parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text else None,
+            )
+        if by_evidence is not None:
+            label_key, first = _best_label(by_evidence[0], ctx.language, specimen_hint)
+            notes.append("label-by-evidence")
     kind = (component_kind(first.component_key) or _KIND_BY_PROPERTY.get(first.property)) if first else None
     if unit_text is None and first is not None:
         in_flag = unit_in_flag(raw, range_text, component_units(first.component_key), ctx.decimal_comma, ctx.sex)
@@ -119,6 +133,8 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     qualitative_value = read is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
+    if match is not None and by_evidence is not None:  # named by its row, not read: the code goes to review
+        match = replace(match, score=round(by_evidence[1] * EVIDENCE_WEIGHT, 4), method="evidence")
     if infer and unit is None and match is not None and match.scale == "Qn":  # or the code chosen has one unit only
         units = frozenset(match.accepted_units)
         # (or equal ones: 10⁹/l, /nl); a test that may be unitless (density: 1 or g/ml) is not guessed

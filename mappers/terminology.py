@@ -52,7 +52,8 @@ SPECIMEN_FALLBACK = 0.85
 OTHER_LANGUAGE = 0.98  # score of a synonym of another language than the document's
 OTHER_LANGUAGE_CHOICE = 0.85  # and its handicap when choosing between synonyms (below the no-unit ambiguity 0.9)
 
-_GREEK = str.maketrans({"γ": "g", "Γ": "g", "α": "a", "β": "b", "δ": "d", "µ": "u", "μ": "u", "κ": "k", "λ": "l"})
+_GREEK = str.maketrans({"γ": "g", "Γ": "g", "α": "a", "β": "b", "δ": "d", "µ": "u", "μ": "u", "κ": "k", "λ": "l",
+                        "ı": "i"})  # a dotless i: how OCR reads an i whose dot a fax lost ("Kalıum")
 _FOOTNOTE_RE = re.compile(r"[\*†‡§#¹²³⁴⁵⁶⁷⁸⁹⁰°]+|\((?:\d{1,2}|[a-z])\)|\[\d{1,2}\]")
 _PAREN_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _NON_WORD_RE = re.compile(r"[^0-9a-z]+")
@@ -98,7 +99,7 @@ class LabelMatch:
     system: str
     scale: str
     accepted_units: tuple[str, ...]
-    method: str = "exact"  # exact | reduced | fuzzy
+    method: str = "exact"  # exact | reduced | fuzzy | evidence (named by its row's unit and numbers)
     matched_label: str = ""  # the table synonym that matched (normalised)
 
 
@@ -359,6 +360,44 @@ def _find_component(label: str, term: Terminology) -> _Hit | None:
         return None
     choice, score = found
     return _Hit(term.index[choice], round(score * FUZZY_WEIGHT, 4), "fuzzy", choice, specimen)
+
+
+WEAK_CUTOFF = 70.0  # fuzzy score from which a misread label may still be named by its row's evidence
+
+
+def weak_candidates(label: str, cutoff: float = WEAK_CUTOFF) -> list[tuple[str, str, float]]:
+    """(synonym, component, score 0-1) for a label no match accepted, best first, one per
+    component: fuzzy scores (plain and OCR-folded) from ``cutoff`` up, short labels and
+    disagreeing discriminators ("HDL" against "LDL") left out. Not a match on its own: a
+    caller needs other evidence (unit, value and range within the analyte's spans)."""
+    term = load_terminology()
+    steps = _exact_steps(label, term)
+    if not steps:
+        return []
+    text = steps[-1][0]
+    if len(text.replace(" ", "")) < FUZZY_MIN_CHARS or not re.search(r"[a-z]", text):
+        return []
+    q_tokens = frozenset(text.split())
+    best: dict[str, tuple[str, float]] = {}
+    folded = ocr_label_fold(text)
+    for query, choices in ((text, term.choices), (folded, _folded_choice_list())):
+        for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+            for choice, raw, idx in process.extract(query, choices, scorer=scorer, score_cutoff=cutoff, limit=8):
+                synonym = term.choices[idx]
+                if len(synonym.replace(" ", "")) < FUZZY_MIN_CHARS:
+                    continue
+                if not _discriminators_agree(q_tokens, term.choice_tokens[idx], synonym, term):
+                    continue
+                for comp in {s.component_key for s in term.index[synonym]}:
+                    if comp not in best or raw > best[comp][1]:
+                        best[comp] = (synonym, raw)
+    return sorted(((syn, comp, round(score / 100.0, 4)) for comp, (syn, score) in best.items()), key=lambda t: (-t[2], t[1]))
+
+
+@cache
+def _folded_choice_list() -> tuple[str, ...]:
+    """``choices``, each OCR-folded (same positions)."""
+    return tuple(ocr_label_fold(c) for c in load_terminology().choices)
 
 
 # --------------------------------------------------------------------------- component -> code

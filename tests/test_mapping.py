@@ -423,3 +423,46 @@ def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
 def test_unit_is_not_inferred_when_the_spans_leave_a_choice_or_on_a_text_layer(label: str, value: str, rng: str, kw: dict[str, object]) -> None:
     r = m(label, value, None, rng, **kw)
     assert "unit-inferred" not in r.notes
+
+
+# ------------------------------------------------------------------ labels named by their row (OCR)
+
+
+def _ocr_row(label: str, value: str, unit: str | None, rng: str | None) -> RawResult:
+    return RawResult(
+        index=0, label=printed(label, confidence=0.6, ocr=True), value=printed(value, confidence=0.9, ocr=True),
+        unit=printed(unit, confidence=0.9, ocr=True) if unit else None, range=printed(rng, confidence=0.9, ocr=True) if rng else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "unit", "rng", "ctx", "loinc"),
+    [
+        ("Chlond", "101", "mmol/l", "98 - 107", DE, "2075-0"),  # "Chlorid": ri read as n
+        ("Kreythrozylen", "4,52", "/pl", "3,90 - 5,20", DE, "789-8"),  # "Erythrozyten" with a speck before it
+        ("Thromboryies / Thromba", "304", "G/l", "150 - 400", FR, "777-3"),  # thrombocytes, not the plateletcrit
+    ],
+)
+def test_misread_ocr_label_is_named_by_its_unit_and_numbers_and_goes_to_review(
+    label: str, value: str, unit: str, rng: str, ctx: MappingContext, loinc: str
+) -> None:
+    r = map_result(_ocr_row(label, value, unit, rng), ctx)
+    assert r.loinc == loinc and "label-by-evidence" in r.notes
+    assert r.review_status == "needs-review" and r.confidence_fields["code"] <= 0.6
+    assert map_result(raw(label, value, unit, rng), ctx).loinc is None  # a text layer's unknown label stays unknown
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "unit", "rng"),
+    [
+        ("Meaty cell volume", "90", "fL", "80 - 100"),  # looks like "packed cell volume", but fL is no haematocrit unit
+        ("Thromboryies", "0,25", "%", "0,15 - 0,35"),  # the plateletcrit? the thrombocytes? % and 0,25 fit only one
+        ("Chlond", "1010", "mmol/l", "98 - 107"),  # a chloride of 1010 mmol/l is no chloride: no evidence
+    ],
+)
+def test_misread_label_is_left_unmapped_when_its_row_does_not_decide(label: str, value: str, unit: str | None, rng: str | None) -> None:
+    r = map_result(_ocr_row(label, value, unit, rng), EN)
+    if label == "Thromboryies" and unit == "%":
+        assert r.loinc is not None and r.loinc != "777-3"  # the one that fits: plateletcrit, for review
+    else:
+        assert r.loinc is None and "label-by-evidence" not in r.notes

@@ -318,3 +318,12 @@ def test_abbreviation_read_in_two_languages_follows_the_documents_language(langu
     found = match_label("TP", None, language)
     assert found is not None and found.component_key == component
     assert match_label("TP", "g/L", "fr").component_key == "protein_total"  # type: ignore[union-attr]  # the unit still decides
+
+
+def test_dotless_i_from_a_fax_reads_as_i() -> None:
+    # tesseract reads an i whose dot a fax lost as the dotless "ı" ("Kalıum", "Albumın")
+    from mappers.terminology import match_label, normalise_label
+
+    assert normalise_label("Kalıum") == "kalium"
+    m = match_label("Albumın", "g/L", "de")
+    assert m is not None and m.loinc == "1751-7" and m.method == "exact"
