@@ -350,9 +350,16 @@ def _cell_box(
 DOUBTFUL_WORD = 0.6  # any short word read with less confidence is read again on its own
 
 
+# a short word between table rules read as brackets or bars: "[6]" and "[ei]" for "Cl"
+_BETWEEN_RULES = re.compile(r"^[\[|{](?P<inner>[^\[\]|{}\s]{1,3})[\]|}]$")
+BETWEEN_RULES_BELOW = 0.9
+
+
 def _reread_candidate(word: Word) -> bool:
     if _NUMERIC_WORD.match(word.text):
         return word.confidence < REREAD_BELOW
+    if _BETWEEN_RULES.match(word.text):
+        return word.confidence < BETWEEN_RULES_BELOW
     return word.confidence < DOUBTFUL_WORD and len(word.text) <= 6
 
 
@@ -429,6 +436,9 @@ def reread_doubtful_words(
         numeric_before = bool(_NUMERIC_WORD.match(old.text))
         if _NUMBER_READ.match(new):
             ok = read.confidence >= old.confidence if numeric_before else read.confidence >= max(0.8, old.confidence + 0.2)
+        elif _BETWEEN_RULES.match(old.text) and new.isalnum():
+            # the rules were read as glyphs of the word: alone, the cell reads clean ("Cl")
+            ok = read.confidence >= 0.7 and len(new) >= len(_BETWEEN_RULES.match(old.text).group("inner"))  # type: ignore[union-attr]
         else:
             # letters stay letters: never fewer of them (a cell cut short reads "U" for "U/l")
             ok = (
@@ -457,6 +467,56 @@ def _split_flag(old: Word, m: re.Match[str], confidence: float) -> tuple[Word, .
     return tuple(out)
 
 
+READ_PICTURE_REGIONS = True
+PICTURE_MIN_SHARE = 0.01  # of the page area: smaller picture regions (a logo, a stamp) are left alone
+PICTURE_WORD_CONFIDENCE = 0.5  # words read in a picture region below this are taken for grain
+
+
+def text_in_picture_regions(
+    eng: Engine,
+    image: Image.Image,
+    words: tuple[Word, ...],
+    regions: Sequence[tuple[int, int, int, int]],
+    page_number: int,
+    scale_x: float,
+    scale_y: float,
+) -> tuple[Word, ...]:
+    """Words tesseract left unread because its layout analysis took their region for a
+    picture (:meth:`Engine.image_blocks`): the region is read again as one block of text,
+    its grain taken out (3-px median, then its own Otsu threshold: tesseract's threshold
+    on grainy paper turns the grain into ink) and the words already read painted out;
+    new words that overlap none of them are kept. A logo gives a few unsure words at
+    most; they are dropped by confidence."""
+    page_area = image.width * image.height
+    gray = to_array(image)
+    found: list[Word] = []
+    for left, top, right, bottom in regions:
+        if (right - left) * (bottom - top) < PICTURE_MIN_SHARE * page_area:
+            continue
+        _, crop = cv2.threshold(cv2.medianBlur(gray[top:bottom, left:right], 3), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        for w in words:  # paint out what was read (with a 2-px margin)
+            x0, x1 = int(w.bbox.x0 * scale_x) - left - 2, int(w.bbox.x1 * scale_x) - left + 2
+            y0, y1 = int(w.bbox.top * scale_y) - top - 2, int(w.bbox.bottom * scale_y) - top + 2
+            if x1 > 0 and y1 > 0 and x0 < crop.shape[1] and y0 < crop.shape[0]:
+                crop[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
+        data = eng.read_page(Image.fromarray(crop), 6, dpi=72.0 * (scale_x + scale_y) / 2)
+        data["left"] = [int(v) + left for v in data["left"]]
+        data["top"] = [int(v) + top for v in data["top"]]
+        for w in words_from_tesseract(data, page_number, scale_x, scale_y):
+            if w.confidence < PICTURE_WORD_CONFIDENCE or not any(ch.isalnum() for ch in w.text):
+                continue
+            if any(_overlaps(w, old) for old in (*words, *found)):
+                continue
+            found.append(w)
+    return tuple(found)
+
+
+def _overlaps(a: Word, b: Word) -> bool:
+    dx = min(a.bbox.x1, b.bbox.x1) - max(a.bbox.x0, b.bbox.x0)
+    dy = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
+    return dx > 0 and dy > 0 and dx * dy > 0.3 * min(a.bbox.width * a.bbox.height, b.bbox.width * b.bbox.height)
+
+
 def ocr_page(
     image: Image.Image,
     page_number: int,
@@ -483,6 +543,8 @@ def ocr_page(
     eng = engine(lang)
     data = eng.read_page(clean, psm, dpi=72.0 * scale)
     words = words_from_tesseract(data, page_number, scale_x, scale_y)
+    if READ_PICTURE_REGIONS:
+        words = words + text_in_picture_regions(eng, clean, words, eng.image_blocks(), page_number, scale_x, scale_y)
     if REREAD_DOUBTFUL:
         words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)
     quality = round(fmean(w.confidence for w in words), 3) if words else 0.0

@@ -120,6 +120,23 @@ class Engine:
         api.Recognize()
         return parse_tsv(api.GetTSVText(0) or "")
 
+    def image_blocks(self) -> list[tuple[int, int, int, int]]:
+        """Pixel boxes ``(left, top, right, bottom)`` of the regions the last
+        :meth:`read_page` took for pictures. Tesseract drops the glyphs inside them
+        unread: on a photographed page the paper's grain made one such region of the
+        upper half, and a whole column of results went with it."""
+        t = self._t
+        pictures = {t.PT.FLOWING_IMAGE, t.PT.HEADING_IMAGE, t.PT.PULLOUT_IMAGE}
+        it = self._api.GetIterator()
+        out: list[tuple[int, int, int, int]] = []
+        if it is None:
+            return out
+        for block in t.iterate_level(it, t.RIL.BLOCK):
+            box = block.BoundingBox(t.RIL.BLOCK)
+            if box is not None and block.BlockType() in pictures:
+                out.append(tuple(int(v) for v in box))  # type: ignore[arg-type]
+        return out
+
     def read_cells(self, image: Image.Image, boxes: Sequence[tuple[int, int, int, int]]) -> list[CellRead]:
         """Read rectangles ``(left, top, width, height)`` of ``image``, each on its own as
         one line of text, twice: binarised with the cell's own Otsu threshold (tesseract's

@@ -265,7 +265,7 @@ def _exact_steps(label: str, term: Terminology) -> list[tuple[str, float, str | 
     return [s for s in steps if s[0]]
 
 
-_GLYPH_FOLD = str.maketrans({"1": "i", "l": "i", "|": "i", "î": "i", "ï": "i", "í": "i", "0": "o"})
+_GLYPH_FOLD = str.maketrans({"1": "i", "l": "i", "|": "i", "î": "i", "ï": "i", "í": "i", "0": "o", "4": "a"})  # "T4" read as "TA"
 
 
 def _discriminators_agree(q_tokens: frozenset[str], c_tokens: frozenset[str], choice: str, term: Terminology) -> bool:

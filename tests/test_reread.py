@@ -77,6 +77,18 @@ def test_doubtful_number_is_read_again_from_its_cell(row_page) -> None:  # type:
     assert new.confidence > 0.6
 
 
+def test_word_read_with_the_table_rules_around_it_is_read_again(row_page) -> None:  # type: ignore[no-untyped-def]
+    # a short label between vertical rules came out as "[6]" or "[ei]" (it was "Cl"); alone
+    # the cell reads clean, at any length
+    image, page, scale = row_page
+    label = next(w for w in page.words if w.text == "Harnstoff")
+    for misread, confidence, expected in (("[ei]", 0.56, "Harnstoff"), ("[6]", 0.6, "Harnstoff"), ("[ei]", 0.95, "[ei]")):
+        wrong = label.model_copy(update={"text": misread, "confidence": confidence})
+        words = tuple(wrong if w is label else w for w in page.words)
+        fixed = reread_doubtful_words(engine("deu"), image, words, scale, scale)
+        assert next(w for w in fixed if w.bbox == label.bbox).text == expected
+
+
 def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[no-untyped-def]
     image, page, scale = row_page
     value = min(page.words, key=lambda w: abs(w.bbox.x0 - 300))

@@ -199,7 +199,10 @@ def test_fuzzy_labels_not_in_the_table(label: str, unit: str, loinc: str) -> Non
     assert m.score < 1.0
 
 
-@pytest.mark.parametrize(("printed", "meant"), [("Bihrubine", "Bilirubine"), ("Anylase", "Amylase"), ("Hpase", "Lipase")])
+@pytest.mark.parametrize(
+    ("printed", "meant"),
+    [("Bihrubine", "Bilirubine"), ("Anylase", "Amylase"), ("Hpase", "Lipase"), ("freies TA", "freies T4"), ("TA libre", "T4 libre")],
+)
 def test_labels_with_confusable_ocr_glyphs_match_their_test(printed: str, meant: str) -> None:
     # "li" read as "h", "m" as "n": plain fuzzy scores fell below the cutoff (Anylase 85.7)
     got, want = match_label(printed), match_label(meant)
