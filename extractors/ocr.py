@@ -467,12 +467,51 @@ def _split_flag(old: Word, m: re.Match[str], confidence: float) -> tuple[Word, .
     return tuple(out)
 
 
-READ_PICTURE_REGIONS = True
+READ_UNREAD_REGIONS = True  # pictures' regions and merged rows read again
 PICTURE_MIN_SHARE = 0.01  # of the page area: smaller picture regions (a logo, a stamp) are left alone
-PICTURE_WORD_CONFIDENCE = 0.5  # words read in a picture region below this are taken for grain
+REGION_WORD_CONFIDENCE = 0.5  # words read again in a region below this are taken for grain
+MERGED_ROWS_HEIGHT = 1.8  # a word this many times the page's median word height spans two rows...
+MERGED_ROWS_CONFIDENCE = 0.5  # ...and read below this confidence is garbage made of both
 
 
-def text_in_picture_regions(
+def picture_regions(eng: Engine, image: Image.Image) -> list[tuple[int, int, int, int]]:
+    """The regions the last page pass took for pictures (:meth:`Engine.image_blocks`),
+    of at least ``PICTURE_MIN_SHARE`` of the page."""
+    page_area = image.width * image.height
+    return [b for b in eng.image_blocks() if (b[2] - b[0]) * (b[3] - b[1]) >= PICTURE_MIN_SHARE * page_area]
+
+
+def merged_row_words(
+    words: tuple[Word, ...], scale_x: float, scale_y: float, size: tuple[int, int]
+) -> list[tuple[tuple[int, int, int, int], tuple[Word, ...]]]:
+    """Words that may be two text rows read as one: pixel regions (a line height of margin
+    around them) and the words in each.
+
+    A page read as one column (``--psm 4``) joins a line on the left to the box of an
+    address window on the right, whose rows sit half a row lower: the window's two rows
+    then come out as one row of garbage words twice as tall as any other ("6a Se raiibes"
+    for "Jean Ries" over "Born 28/11/1983", confidence 0-27)."""
+    if len(words) < 5:
+        return []
+    typical = median(w.bbox.height for w in words)
+    tall = [w for w in words if w.bbox.height >= MERGED_ROWS_HEIGHT * typical and w.confidence < MERGED_ROWS_CONFIDENCE]
+    groups: list[tuple[list[float], list[Word]]] = []
+    for w in sorted(tall, key=lambda w: (w.bbox.top, w.bbox.x0)):
+        box = [w.bbox.x0 - typical, w.bbox.top - 0.3 * typical, w.bbox.x1 + typical, w.bbox.bottom + 0.3 * typical]
+        for b, members in groups:
+            if box[0] <= b[2] and b[0] <= box[2] and box[1] <= b[3] and b[1] <= box[3]:
+                b[:] = [min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3])]
+                members.append(w)
+                break
+        else:
+            groups.append((box, [w]))
+    return [
+        ((max(0, int(x0 * scale_x)), max(0, int(y0 * scale_y)), min(size[0], int(x1 * scale_x)), min(size[1], int(y1 * scale_y))), tuple(members))
+        for (x0, y0, x1, y1), members in groups
+    ]
+
+
+def text_in_regions(
     eng: Engine,
     image: Image.Image,
     words: tuple[Word, ...],
@@ -481,17 +520,20 @@ def text_in_picture_regions(
     scale_x: float,
     scale_y: float,
 ) -> tuple[Word, ...]:
-    """Words tesseract left unread because its layout analysis took their region for a
-    picture (:meth:`Engine.image_blocks`): the region is read again as one block of text,
-    its grain taken out (3-px median, then its own Otsu threshold: tesseract's threshold
-    on grainy paper turns the grain into ink) and the words already read painted out;
-    new words that overlap none of them are kept. A logo gives a few unsure words at
-    most; they are dropped by confidence."""
-    page_area = image.width * image.height
+    """New words from reading pixel ``regions`` ``(left, top, right, bottom)`` again, each
+    as one block of text: its grain taken out (3-px median, then its own Otsu threshold:
+    tesseract's threshold on grainy paper turns the grain into ink) and the ``words``
+    already read painted out; words that overlap none of them are kept, unsure ones
+    (``REGION_WORD_CONFIDENCE``: grain, a logo) dropped.
+
+    Used where the page pass left text unread: regions its layout analysis took for
+    pictures (:func:`picture_regions`; on a photographed page the paper's grain made one
+    of the upper half, and a column of nine results went with it) and rows it merged
+    (:func:`merged_row_words`)."""
     gray = to_array(image)
     found: list[Word] = []
     for left, top, right, bottom in regions:
-        if (right - left) * (bottom - top) < PICTURE_MIN_SHARE * page_area:
+        if right - left < 2 or bottom - top < 2:
             continue
         _, crop = cv2.threshold(cv2.medianBlur(gray[top:bottom, left:right], 3), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         for w in words:  # paint out what was read (with a 2-px margin)
@@ -503,7 +545,7 @@ def text_in_picture_regions(
         data["left"] = [int(v) + left for v in data["left"]]
         data["top"] = [int(v) + top for v in data["top"]]
         for w in words_from_tesseract(data, page_number, scale_x, scale_y):
-            if w.confidence < PICTURE_WORD_CONFIDENCE or not any(ch.isalnum() for ch in w.text):
+            if w.confidence < REGION_WORD_CONFIDENCE or not any(ch.isalnum() for ch in w.text):
                 continue
             if any(_overlaps(w, old) for old in (*words, *found)):
                 continue
@@ -543,8 +585,15 @@ def ocr_page(
     eng = engine(lang)
     data = eng.read_page(clean, psm, dpi=72.0 * scale)
     words = words_from_tesseract(data, page_number, scale_x, scale_y)
-    if READ_PICTURE_REGIONS:
-        words = words + text_in_picture_regions(eng, clean, words, eng.image_blocks(), page_number, scale_x, scale_y)
+    if READ_UNREAD_REGIONS:
+        pictures = picture_regions(eng, clean)
+        if pictures:
+            words = words + text_in_regions(eng, clean, words, pictures, page_number, scale_x, scale_y)
+        for region, garbage in merged_row_words(words, scale_x, scale_y, clean.size):
+            rest = tuple(w for w in words if all(w is not g for g in garbage))
+            new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
+            if new:  # the rows read apart replace the garbage (fax noise reads as nothing: kept as it was)
+                words = rest + new
     if REREAD_DOUBTFUL:
         words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)
     quality = round(fmean(w.confidence for w in words), 3) if words else 0.0

@@ -113,10 +113,13 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             if raw.unit is not None and raw.unit.source == "ocr" and raw.unit.bbox.height > 0:
                 # average glyph width is about 0.45 of an OCR line box's height
                 box_chars = raw.unit.bbox.width / (0.45 * raw.unit.bbox.height)
-            fixed = _likeliest_unit(unit_readings(unit_text, accepted, box_chars), first.component_key, raw.value.text, ctx)
+            printed_range = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None
+            fixed = _likeliest_unit(unit_readings(unit_text, accepted, box_chars), first.component_key, raw.value.text, printed_range, ctx)
             if fixed is not None and fixed.ucum is not None:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
+            elif from_ocr and unit is not None and unit.score < 1.0 and unit.ucum not in accepted:
+                unit = None  # valid only by UCUM grammar and no unit of the test ("ps", picoseconds, for "pg"): garbage
     read = parse_number(raw.value.text, ctx.decimal_comma)
     lost = unit_text is None or (unit is None and unit_cell is not None and unit_cell.source == "ocr")  # none read, or garbage
     infer = lost and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
@@ -276,18 +279,26 @@ _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
 
 
-def _likeliest_unit(readings, component_key: str, value_text: str, ctx: MappingContext):  # type: ignore[no-untyped-def]
+def _likeliest_unit(readings, component_key: str, value_text: str, rng: Range | None, ctx: MappingContext):  # type: ignore[no-untyped-def]
     """Of the units an OCR'd unit may be, best first, the first whose physiological span
-    holds the value ("ga" beside an MCHC of 31,3 is g/dl, not g/l); else the best."""
+    holds the value or the printed range ("ga" beside an MCHC of 31,3 is g/dl, not g/l;
+    "mg/di" beside a calcium read as 95 for 9,5 with a range of 8,6-10,2 is mg/dl); else
+    the best. A unit without a span in the table is not ruled out by it ("mg/di" beside a
+    CRP of 0,03 is mg/dl: only mg/l has a span, and it holds 0,03 too)."""
     from mappers.ocr_repair import plausible_span
 
     if len(readings) < 2:
         return readings[0] if readings else None
     num = parse_number(value_text, ctx.decimal_comma)
-    if num is not None:
+    bounds = [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
+    if num is not None or bounds:
         for r in readings:
             span = plausible_span(component_key, r.ucum)
-            if span is not None and span[0] <= num.value <= span[1]:
+            if (
+                span is None
+                or (num is not None and span[0] <= num.value <= span[1])
+                or (bounds and all(span[0] <= b <= span[1] for b in bounds))
+            ):
                 return r
     return readings[0]
 

@@ -41,7 +41,7 @@ from extractors.preprocess import (
     unsharp,
 )
 from extractors.render import bilevel_scan, choose_dpi, render_page
-from models import BBox, Page, WordSource
+from models import BBox, Page, Word, WordSource
 from ocr_fixtures import LABELS, DrawnReport, draw_report
 
 DPI = 200
@@ -440,7 +440,7 @@ def _grainy_table(grain: float) -> Image.Image:
 def test_values_in_a_region_tesseract_takes_for_a_picture_are_read_again() -> None:
     # grain under the value column made tesseract's layout analysis call it a picture
     # and drop the values in it unread (a photographed report lost nine results so)
-    from extractors.ocr import text_in_picture_regions, words_from_tesseract
+    from extractors.ocr import text_in_regions, words_from_tesseract
     from extractors.tesseract import engine
 
     image, scale = _grainy_table(20.0), 200 / 72
@@ -448,13 +448,13 @@ def test_values_in_a_region_tesseract_takes_for_a_picture_are_read_again() -> No
     words = words_from_tesseract(eng.read_page(image, 4, 200), 1, scale, scale)
     regions = eng.image_blocks()
     assert regions and not {"7400", "5,24", "47,6"} & {w.text for w in words}  # the failure, as tesseract has it
-    found = text_in_picture_regions(eng, image, words, regions, 1, scale, scale)
+    found = text_in_regions(eng, image, words, regions, 1, scale, scale)
     assert [w.text for w in found] == ["7400", "5,24", "47,6"]
     assert all(400 / scale - 2 < w.bbox.x0 < 400 / scale + 4 for w in found)  # in page points, where printed
 
 
 def test_page_without_picture_regions_reads_nothing_twice() -> None:
-    from extractors.ocr import text_in_picture_regions, words_from_tesseract
+    from extractors.ocr import text_in_regions, words_from_tesseract
     from extractors.tesseract import engine
 
     image, scale = _grainy_table(8.0), 200 / 72
@@ -463,4 +463,24 @@ def test_page_without_picture_regions_reads_nothing_twice() -> None:
     assert {"7400", "5,24", "47,6"} <= {w.text for w in words}
     assert eng.image_blocks() == []
     # a region over words already read adds none of them again
-    assert text_in_picture_regions(eng, image, words, [(300, 50, 920, 420)], 1, scale, scale) == ()
+    assert text_in_regions(eng, image, words, [(300, 50, 920, 420)], 1, scale, scale) == ()
+
+
+def test_words_two_rows_tall_and_unsure_are_taken_out_for_a_second_read() -> None:
+    # word boxes as tesseract gave them (points): the address line on the left joined to an
+    # address window on the right, whose two rows came out as one row of tall garbage
+    from extractors.ocr import merged_row_words
+
+    def w(text: str, x0: float, x1: float, top: float, bottom: float, conf: float) -> Word:
+        return Word(text=text, bbox=BBox(x0=x0, top=top, x1=x1, bottom=bottom), page=1, confidence=conf, source=WordSource.OCR)
+
+    row = [w(t, x, x + 25, 65.3, 73.7, 0.96) for t, x in (("110,", 47), ("rue", 76), ("de", 97), ("Gare", 130), ("Metz", 214))]
+    garbage = [w("6a", 336, 359, 57.8, 78.0, 0.27), w("Se", 365, 376, 57.8, 78.0, 0.0), w("raiibes", 382, 423, 59.5, 78.9, 0.0)]
+    tall_but_sure = w("HÄMATOLOGIE", 47, 150, 90.0, 110.0, 0.95)  # a title in a big font is not two rows
+    scale = 300 / 72
+    found = merged_row_words((*row, *garbage, tall_but_sure), scale, scale, (2480, 3508))
+    assert len(found) == 1
+    (left, top, right, bottom), words = found[0]
+    assert [x.text for x in words] == ["6a", "Se", "raiibes"]
+    assert left < 336 * scale and right > 423 * scale and top < 57.8 * scale and bottom > 78.9 * scale
+    assert right < 480 * scale  # a line height of margin, not the rest of the page

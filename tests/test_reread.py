@@ -17,6 +17,7 @@ from mappers.results import MappingContext, label_variants, map_result
 from models import BBox, Printed, RawResult, Word, WordSource
 
 DE = MappingContext(decimal_comma=True, sex="female", language="de")
+EN = MappingContext(decimal_comma=False, sex="female", language="en")
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +292,18 @@ def test_ambiguous_ocr_unit_is_decided_by_the_value_magnitude() -> None:
 
     assert mchc("31,3", "32,0 - 36,0").unit_ucum == "g/dL"  # "ga" reads as g/l or g/dl
     assert mchc("313", "320 - 360").unit_ucum == "g/L"
+    # a unit without a span in the table is not ruled out by the one that has a span
+    crp = map_result(RawResult(index=0, label=_ocr("CRP"), value=_ocr("0,03"), unit=_ocr("mg/di"), range=_ocr("< 0,50")), DE)
+    assert crp.unit_ucum == "mg/dL"
+    # the printed range speaks too when the value lost its decimal comma ("95" for 9,5)
+    ca = map_result(RawResult(index=0, label=_ocr("Calcium"), value=_ocr("95"), unit=_ocr("mg/di"), range=_ocr("(8.6-10.2)")), EN)
+    assert (ca.unit_ucum, ca.value) == ("mg/dL", 9.5)
+
+
+def test_ocr_unit_valid_only_by_ucum_grammar_is_garbage_and_the_unit_is_inferred() -> None:
+    # "ps" (picoseconds) for "pg" beside an MCH: not a unit of the test, nothing to repair from
+    r = map_result(RawResult(index=0, label=_ocr("MCH"), value=_ocr("29,0"), unit=_ocr("ps"), range=_ocr("27,0 - 33,0")), DE)
+    assert r.unit_ucum == "pg" and "unit-inferred" in r.notes and r.review_status == "needs-review"
 
 
 def test_unit_with_a_misread_square_after_the_range_is_the_unit() -> None:
