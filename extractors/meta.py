@@ -141,6 +141,7 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
             colon = text[m.end():m.end() + 2].lstrip().startswith(":")
             if m.start() in starts or (colon and m.start() in word_starts):
                 hits.append(KeyHit(field, li, m.start(), m.end()))
+    hits.extend(_misread_key_hits(line, li, offs, hits))
     # longest match wins where hits overlap (e.g. "date de naissance" over "naissance")
     hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
     kept: list[KeyHit] = []
@@ -153,6 +154,34 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
             continue
         kept.append(h)
     return kept
+
+
+MISREAD_KEY_SCORE = 85  # rapidfuzz ratio of an OCR'd key word to a lexicon key ("exe" ~ "sexe": 85.7)
+
+
+def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: Sequence[KeyHit]) -> list[KeyHit]:
+    """Keys OCR misread ("exe :" for "Sexe :", "Probenentuahme:"): on an OCR'd line, a word
+    followed by a colon that no key pattern matched, close to a one-word key of the
+    lexicon (``Lexicon.meta_words``). The colon is required: without it any word would
+    do. The value found after it is still checked like any other."""
+    from rapidfuzz import fuzz, process
+
+    words = lexicon().meta_words
+    out: list[KeyHit] = []
+    for i, w in enumerate(line.words):
+        if w.source != WordSource.OCR:
+            continue
+        colon = w.text.endswith(":") or (i + 1 < len(line.words) and line.words[i + 1].text.startswith(":"))
+        core = w.text.rstrip(":.").lower()
+        if not colon or len(core) < 3 or not core.isalpha():
+            continue
+        start = offs[i][0]
+        if any(h.start <= start < h.end for h in found):
+            continue
+        best = process.extractOne(core, words.keys(), scorer=fuzz.ratio, score_cutoff=MISREAD_KEY_SCORE)
+        if best is not None:
+            out.append(KeyHit(words[best[0]], li, start, start + len(core)))
+    return out
 
 
 def _value_after(line: Line, start: int, stop: int) -> Value | None:

@@ -16,6 +16,7 @@ RULES_PATH = Path(__file__).with_name("rules") / "lexicon.json"
 class Lexicon:
     header: dict[str, re.Pattern[str]]  # role -> pattern matching a whole header cell
     header_words: dict[str, str]  # plain header word or phrase (8+ letters) -> role, for fuzzy OCR matching
+    meta_words: dict[str, str]  # plain one-word meta key (4+ letters) -> field, for fuzzy OCR matching
     meta: dict[str, re.Pattern[str]]  # field -> pattern finding a key inside a line
     meta_lang: dict[str, dict[str, re.Pattern[str]]]  # field -> lang -> pattern
     laboratory: re.Pattern[str]
@@ -59,6 +60,7 @@ def lexicon() -> Lexicon:
     return Lexicon(
         header=header,
         header_words=_plain_header_words(raw["header"]),
+        meta_words=_plain_meta_words(raw["meta"]),
         meta=meta,
         meta_lang=meta_lang,
         laboratory=re.compile(_alt(raw["laboratory"]), flags),
@@ -78,6 +80,24 @@ def lexicon() -> Lexicon:
 
 
 HEADER_ROLES = ("range", "prior", "unit", "value", "label", "flag", "section")  # order of precedence
+
+
+def _plain_meta_words(raw_meta: dict[str, dict[str, list[str]]]) -> dict[str, str]:
+    """The meta key patterns that are one plain word of 4+ letters ("sexe", "geburtsdatum",
+    "matrikelnummer" from "matrikel(nummer|...)?" taken as written) -> their field; a word
+    two fields share is left out."""
+    out: dict[str, str] = {}
+    shared: set[str] = set()
+    for field, langs in raw_meta.items():
+        for patterns in langs.values():
+            for pat in patterns:
+                plain = re.sub(r"\([^()a-zà-ÿß][^()]*\)\?", "", pat)  # optional words after it: "( am| vom)?"
+                plain = re.sub(r"\(([a-zà-ÿß]+)(\|[^()]*)?\)\??", r"\1", plain)
+                if re.fullmatch(r"[a-zà-ÿß]{4,}", plain):
+                    if out.get(plain, field) != field:
+                        shared.add(plain)
+                    out.setdefault(plain, field)
+    return {k: v for k, v in out.items() if k not in shared}
 
 
 def _plain_header_words(raw_header: dict[str, dict[str, list[str]]]) -> dict[str, str]:

@@ -238,6 +238,29 @@ def test_matricule_repair_applies_to_ocr_only() -> None:
     assert printed.patient.national_id == "1944082116095" and printed.patient.birth_date is None
 
 
+@pytest.mark.parametrize(
+    ("words", "field", "value"),
+    [
+        ([("exe", 40.0), (":", 60.0), ("M", 70.0)], "sex", "male"),  # "Sexe :" with its S lost
+        ([("Probenentuahme:", 40.0), ("12.03.2024", 130.0)], "collection_date", "2024-03-12"),
+        ([("Geburtsdalum:", 40.0), ("30.07.1957", 130.0)], "birth_date", "1957-07-30"),
+    ],
+)
+def test_meta_key_misread_by_ocr_is_still_a_key(words: list[tuple[str, float]], field: str, value: str) -> None:
+    from extractors.meta import parse_meta
+
+    def lines(source: WordSource) -> list[TextLine]:
+        ws = tuple(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 6 * len(t), bottom=110), page=1, font_size=9.0, source=source,
+                        confidence=0.9) for t, x in words)
+        return [TextLine(page=1, words=ws, bbox=BBox.enclosing([w.bbox for w in ws]))]
+
+    def got(m) -> str | None:  # type: ignore[no-untyped-def]
+        return getattr(m.patient, field, None) if field in ("sex", "birth_date") else getattr(m, field)
+
+    assert (got(parse_meta(lines(WordSource.OCR), "de")) or "")[:10] == value
+    assert got(parse_meta(lines(WordSource.TEXT), "de")) is None  # a text layer's unknown word is no key
+
+
 def test_birth_date_disagreeing_with_the_matricule_is_doubted(parsed: Parsed) -> None:
     m = meta(parsed, ["Patient : WEBER Paul", "Date de naissance : 30/07/1957", "Matricule : 1975 0730 310 98"])
     assert m.patient.birth_date == "1957-07-30"  # what is printed, flagged for review
