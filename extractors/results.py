@@ -272,21 +272,32 @@ def _join_split_range_title(cols: list[Column]) -> list[Column]:
     return cols
 
 
+_DATE_SHAPED = re.compile(r"^\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})$")
+
+
 def _extend_with_dates(cols: Columns, line: Line, collection_date: str | None) -> bool:
     """A line of only dates right under a header names the result columns of a cumulative
-    report: the date equal to the collection date (else the first) is this report's
-    result, the others are earlier results. Returns True when the line was such a row."""
+    report: the date equal to the collection date is this report's result, the others are
+    earlier results. When none is (OCR misread it: "68/63/2026" for 08/03/2026), the date
+    under the header's own result title is ("Antériorités ... Résultats"), else the first.
+    Returns True when the line was such a row."""
     cells = split_cells(line, gap_em=0.8)
-    dates = []
+    dates: list[tuple[float, float, str | None]] = []
     for cell in cells:
         text = _text(cell)
         d = find_date(text)
-        if d is None or len(text) - (d.end - d.start) > 6:
+        if d is not None and len(text) - (d.end - d.start) <= 6:
+            dates.append((cell[0].bbox.x0, cell[-1].bbox.x1, d.iso[:10]))
+        elif _DATE_SHAPED.match(text):  # a date OCR misread into no date at all
+            dates.append((cell[0].bbox.x0, cell[-1].bbox.x1, None))
+        else:
             return False
-        dates.append((cell[0].bbox.x0, cell[-1].bbox.x1, d.iso[:10]))
-    if len(dates) < 2:
+    if len(dates) < 2 or all(d is None for _, _, d in dates):
         return False
-    current = next((i for i, (_, _, d) in enumerate(dates) if collection_date and d == collection_date[:10]), 0)
+    titled = [c for c in cols.cols if c.role == "value"]
+    current = next((i for i, (_, _, d) in enumerate(dates) if collection_date and d == collection_date[:10]), None)
+    if current is None:
+        current = next((i for i, (x0, x1, _) in enumerate(dates) if any(x0 < c.x1 and c.x0 < x1 for c in titled)), 0)
     keep = [c for c in cols.cols if c.role not in ("value", "prior")]
     for i, (x0, x1, _) in enumerate(dates):
         keep.append(Column("value" if i == current else "prior", x0, x1))
