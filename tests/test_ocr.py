@@ -484,3 +484,30 @@ def test_words_two_rows_tall_and_unsure_are_taken_out_for_a_second_read() -> Non
     assert [x.text for x in words] == ["6a", "Se", "raiibes"]
     assert left < 336 * scale and right > 423 * scale and top < 57.8 * scale and bottom > 78.9 * scale
     assert right < 480 * scale  # a line height of margin, not the rest of the page
+
+
+def _text_page(width: int = 1700, height: int = 2200) -> np.ndarray:
+    img = Image.new("L", (width, height), 255)
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 26)
+    for i in range(40):
+        d.text((80, 80 + 50 * i), f"Parametre {i:02d}      {i * 1.7:6.2f}      g/l      {i:02d},0 - {i + 9:02d},0", fill=0, font=font)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def test_lines_tilted_more_at_the_top_than_at_the_bottom_are_levelled() -> None:
+    # a photo not square to the paper: lines rise 1.6° at the top, none at the bottom
+    from extractors.preprocess import KEYSTONE_BANDS, estimate_skew, straighten_lines
+
+    flat = _text_page()
+    h, w = flat.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    tilt = np.tan(np.deg2rad(1.6 * (1 - np.arange(h, dtype=np.float32) / h)))[:, None]
+    photo = cv2.remap(flat, xs, ys + (xs - w / 2) * tilt, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    bands = lambda g: [estimate_skew(g[i * h // KEYSTONE_BANDS : (i + 1) * h // KEYSTONE_BANDS], 3.0) for i in range(KEYSTONE_BANDS)]  # noqa: E731
+    assert max(bands(photo)) - min(bands(photo)) > 0.8  # the failure: no single rotation levels it
+    levelled, done = straighten_lines(photo)
+    assert done
+    assert all(abs(a) <= 0.3 for a in bands(levelled))
+    unchanged, done = straighten_lines(flat)  # a level page is left as it is
+    assert not done and unchanged is flat
