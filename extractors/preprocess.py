@@ -212,10 +212,12 @@ def straighten_lines(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     if len(angles) < 3 or max(angles) - min(angles) < KEYSTONE_MIN_SPREAD:
         return gray, False
     slope, intercept = np.polyfit(np.array(centres), np.array(angles), 1)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    tilt = np.tan(np.deg2rad(intercept + slope * np.arange(h, dtype=np.float32)))[:, None]
-    map_y = ys - (xs - w / 2.0) * tilt.astype(np.float32)
-    out = cv2.remap(gray, xs, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    cols = np.arange(w, dtype=np.float32)[None, :]
+    tilt = np.tan(np.deg2rad(intercept + slope * rows)).astype(np.float32)
+    map_x = np.ascontiguousarray(np.broadcast_to(cols, (h, w)))  # float32 maps only: no full-size index grids
+    map_y = rows - (cols - w / 2.0) * tilt
+    out = cv2.remap(gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
     return out, True
 
 
