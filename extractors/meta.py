@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import date
 
+from rapidfuzz import fuzz, process
+
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word, WordSource
 from extractors.layout import line_font_size
 from extractors.rules import given_name_key, lexicon
@@ -164,8 +166,6 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
     followed by a colon that no key pattern matched, close to a one-word key of the
     lexicon (``Lexicon.meta_words``). The colon is required: without it any word would
     do. The value found after it is still checked like any other."""
-    from rapidfuzz import fuzz, process
-
     words = lexicon().meta_words
     out: list[KeyHit] = []
     for i, w in enumerate(line.words):

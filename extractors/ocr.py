@@ -436,9 +436,9 @@ def reread_doubtful_words(
         numeric_before = bool(_NUMERIC_WORD.match(old.text))
         if _NUMBER_READ.match(new):
             ok = read.confidence >= old.confidence if numeric_before else read.confidence >= max(0.8, old.confidence + 0.2)
-        elif _BETWEEN_RULES.match(old.text) and new.isalnum():
+        elif (ruled := _BETWEEN_RULES.match(old.text)) and new.isalnum():
             # the rules were read as glyphs of the word: alone, the cell reads clean ("Cl")
-            ok = read.confidence >= 0.7 and len(new) >= len(_BETWEEN_RULES.match(old.text).group("inner"))  # type: ignore[union-attr]
+            ok = read.confidence >= 0.7 and len(new) >= len(ruled.group("inner"))
         else:
             # letters stay letters: never fewer of them (a cell cut short reads "U" for "U/l")
             ok = (

@@ -34,9 +34,7 @@ class Repaired:
 
 def component_units(component_key: str) -> frozenset[str]:
     """Every UCUM unit any LOINC code of this component accepts (from the loaded terminology)."""
-    from mappers.terminology import load_terminology
-
-    return frozenset(u for row in load_terminology().codes.get(component_key, ()) for u in row.ucum_units if u)
+    return frozenset(preferred_units(component_key))
 
 
 @cache

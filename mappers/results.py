@@ -78,16 +78,17 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
 
     specimen_hint = "urine" if raw.section and re.search(r"urin|harn|bandelette|dipstick", raw.section, re.I) else None
 
+    read = parse_number(raw.value.text, ctx.decimal_comma)  # parsed once: the label, unit and value steps use them
+    rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None
+
     # 1. label first (gives the analyte kind), then the unit with that kind, then the code
     label_key, first = _best_label(label, ctx.language, specimen_hint)
     by_evidence = None
     if first is None and raw.label.source == "ocr":  # a misread label: the rest of the row may name the test
-        number = parse_number(raw.value.text, ctx.decimal_comma)
         printed_unit = to_ucum(unit_text) if unit_text else None
-        if number is not None:
+        if read is not None:
             by_evidence = label_by_evidence(
-                label_variants(label, ctx.language), printed_unit.ucum if printed_unit else None, number.value,
-                parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text else None,
+                label_variants(label, ctx.language), printed_unit.ucum if printed_unit else None, read.value, rng_read
             )
         if by_evidence is not None:
             label_key, first = _best_label(by_evidence[0], ctx.language, specimen_hint)
@@ -113,17 +114,16 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             if raw.unit is not None and raw.unit.source == "ocr" and raw.unit.bbox.height > 0:
                 # average glyph width is about 0.45 of an OCR line box's height
                 box_chars = raw.unit.bbox.width / (0.45 * raw.unit.bbox.height)
-            printed_range = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None
-            fixed = _likeliest_unit(unit_readings(unit_text, accepted, box_chars), first.component_key, raw.value.text, printed_range, ctx)
+            fixed = _likeliest_unit(
+                unit_readings(unit_text, accepted, box_chars), first.component_key, read.value if read else None, rng_read
+            )
             if fixed is not None and fixed.ucum is not None:
                 unit = UnitMatch(ucum=fixed.ucum, score=0.85 * fixed.similarity, property=property_of(fixed.ucum) or "", kind=kind)
                 notes.append("unit-repaired")
             elif from_ocr and unit is not None and unit.score < 1.0 and unit.ucum not in accepted:
                 unit = None  # valid only by UCUM grammar and no unit of the test ("ps", picoseconds, for "pg"): garbage
-    read = parse_number(raw.value.text, ctx.decimal_comma)
     lost = unit_text is None or (unit is None and unit_cell is not None and unit_cell.source == "ocr")  # none read, or garbage
     infer = lost and first is not None and raw.value.source == "ocr" and read is not None and read.comparator is None
-    rng_read = parse_range(range_text, ctx.decimal_comma, ctx.sex) if range_text is not None else None  # step 3 uses it too
 
     def inferred(ucum: str | None) -> UnitMatch | None:
         if ucum is None:
@@ -279,7 +279,7 @@ _DOTTED = re.compile(r"\b((?:[A-Za-zÀ-ÿ]\.){2,}[A-Za-zÀ-ÿ]?\.?)")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
 
 
-def _likeliest_unit(readings, component_key: str, value_text: str, rng: Range | None, ctx: MappingContext):  # type: ignore[no-untyped-def]
+def _likeliest_unit(readings, component_key: str, value: float | None, rng: Range | None):  # type: ignore[no-untyped-def]
     """Of the units an OCR'd unit may be, best first, the first whose physiological span
     holds the value or the printed range ("ga" beside an MCHC of 31,3 is g/dl, not g/l;
     "mg/di" beside a calcium read as 95 for 9,5 with a range of 8,6-10,2 is mg/dl); else
@@ -289,14 +289,13 @@ def _likeliest_unit(readings, component_key: str, value_text: str, rng: Range | 
 
     if len(readings) < 2:
         return readings[0] if readings else None
-    num = parse_number(value_text, ctx.decimal_comma)
     bounds = [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
-    if num is not None or bounds:
+    if value is not None or bounds:
         for r in readings:
             span = plausible_span(component_key, r.ucum)
             if (
                 span is None
-                or (num is not None and span[0] <= num.value <= span[1])
+                or (value is not None and span[0] <= value <= span[1])
                 or (bounds and all(span[0] <= b <= span[1] for b in bounds))
             ):
                 return r

@@ -330,17 +330,13 @@ def test_cumulative_current_column_first(parsed: Parsed) -> None:
 def test_cumulative_current_column_last_found_by_collection_date(parsed: Parsed) -> None:
     # the header says "Résultats"; a dates row under it names the columns, oldest first;
     # this report's collection date (12/03/2024, in the patient block) is the last one
-    b = ReportBuilder()
-    b.text("Laboratoire Central d'Analyses", font="Helvetica-Bold", size=13)
-    for line in PATIENT_FR:
-        b.text(line)
-    b.skip()
-    xs = (40, 220, 290, 360, 430)
-    b.cells(xs, ["Analyse", "Résultats", None, "Unité", "Valeurs de référence"], font="Helvetica-Bold")
-    b.cells(xs, [None, "05/01/2024", "12/03/2024", None, None])
-    b.cells(xs, ["Hémoglobine", "11,8", "13,2", "g/dl", "12,0 - 16,0"])
-    b.cells(xs, ["Plaquettes", "310", "245", "G/l", "150 - 400"])
-    rep = parsed(b)
+    rows = [
+        (None, "05/01/2024", "12/03/2024", None, None),
+        ("Hémoglobine", "11,8", "13,2", "g/dl", "12,0 - 16,0"),
+        ("Plaquettes", "310", "245", "G/l", "150 - 400"),
+    ]
+    head = ("Analyse", "Résultats", None, "Unité", "Valeurs de référence")
+    rep = parsed(simple_report(rows, head=head, xs=(40, 220, 290, 360, 430)))  # type: ignore[arg-type]
     assert fields(row(rep, "Hémoglobine")) == ("13,2", "g/dl", "12,0 - 16,0", None)
     assert fields(row(rep, "Plaquettes")) == ("245", "G/l", "150 - 400", None)
 
@@ -348,17 +344,13 @@ def test_cumulative_current_column_last_found_by_collection_date(parsed: Parsed)
 def test_cumulative_current_date_misread_is_found_under_the_result_title(parsed: Parsed) -> None:
     # "Antériorités" over the earlier dates, "Résultats" over this report's; OCR read the
     # current date as "68/63/2024" (no date): the column under the result title is current
-    b = ReportBuilder()
-    b.text("Laboratoire Central d'Analyses", font="Helvetica-Bold", size=13)
-    for line in PATIENT_FR:
-        b.text(line)
-    b.skip()
-    xs = (40, 180, 240, 300, 360, 420, 480)
-    b.cells(xs, ["Analyse", "Antériorités", None, None, "Résultats", "Unité", "Valeurs de référence"], font="Helvetica-Bold")
-    b.cells(xs, [None, "05/01/2024", "11/02/2024", "20/02/2024", "68/63/2024", None, None])
-    b.cells(xs, ["Hémoglobine", "11,8", "12,1", "12,6", "13,2", "g/dl", "12,0 - 16,0"])
-    b.cells(xs, ["Plaquettes", "310", "290", "270", "245", "G/l", "150 - 400"])
-    rep = parsed(b)
+    rows = [
+        (None, "05/01/2024", "11/02/2024", "20/02/2024", "68/63/2024", None, None),
+        ("Hémoglobine", "11,8", "12,1", "12,6", "13,2", "g/dl", "12,0 - 16,0"),
+        ("Plaquettes", "310", "290", "270", "245", "G/l", "150 - 400"),
+    ]
+    head = ("Analyse", "Antériorités", None, None, "Résultats", "Unité", "Valeurs de référence")
+    rep = parsed(simple_report(rows, head=head, xs=(40, 180, 240, 300, 360, 420, 480)))  # type: ignore[arg-type]
     assert fields(row(rep, "Hémoglobine")) == ("13,2", "g/dl", "12,0 - 16,0", None)
     assert fields(row(rep, "Plaquettes")) == ("245", "G/l", "150 - 400", None)
 
