@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -161,26 +162,52 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
 MISREAD_KEY_SCORE = 85  # rapidfuzz ratio of an OCR'd key word to a lexicon key ("exe" ~ "sexe": 85.7)
 
 
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@cache
+def _folded_keys(phrases: bool) -> dict[int, dict[str, str]]:
+    """Plain meta keys (``Lexicon.meta_words`` / ``meta_phrases``) folded, by word count."""
+    lex = lexicon()
+    out: dict[int, dict[str, str]] = {}
+    for key, field in (lex.meta_phrases if phrases else lex.meta_words).items():
+        out.setdefault(key.count(" ") + 1, {})[_folded(key)] = field
+    return out
+
+
 def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: Sequence[KeyHit]) -> list[KeyHit]:
-    """Keys OCR misread ("exe :" for "Sexe :", "Probenentuahme:"): on an OCR'd line, a word
-    followed by a colon that no key pattern matched, close to a one-word key of the
-    lexicon (``Lexicon.meta_words``). The colon is required: without it any word would
-    do. The value found after it is still checked like any other."""
-    words = lexicon().meta_words
+    """Keys OCR misread ("exe :" for "Sexe :", "Probenentuahme:", "Validé 1e:"): on an OCR'd
+    line, the word or the two or three words before a colon, where no key pattern matched,
+    close to a plain key of the lexicon (``Lexicon.meta_words``, ``meta_phrases``; accents
+    ignored). The colon is required: without it any word would do. The value found after
+    it is still checked like any other."""
     out: list[KeyHit] = []
     for i, w in enumerate(line.words):
         if w.source != WordSource.OCR:
             continue
         colon = w.text.endswith(":") or (i + 1 < len(line.words) and line.words[i + 1].text.startswith(":"))
-        core = w.text.rstrip(":.").lower()
-        if not colon or len(core) < 3 or not core.isalpha():
+        if not colon:
             continue
-        start = offs[i][0]
-        if any(h.start <= start < h.end for h in found):
-            continue
-        best = process.extractOne(core, words.keys(), scorer=fuzz.ratio, score_cutoff=MISREAD_KEY_SCORE)
-        if best is not None:
-            out.append(KeyHit(words[best[0]], li, start, start + len(core)))
+        for n in (1, 2, 3):
+            first = i - n + 1
+            if first < 0 or any(line.words[j].source != WordSource.OCR for j in range(first, i + 1)):
+                break
+            start = offs[first][0]
+            if any(h.start <= start < h.end or start <= h.start < offs[i][1] for h in found):
+                break
+            core = _folded(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":."))
+            tokens = core.split()
+            if n == 1 and (len(core) < 3 or not core.isalpha()):
+                continue
+            if n > 1 and (not all(t.isalnum() for t in tokens) or sum(ch.isalpha() for ch in core) < 5):
+                continue
+            keys = _folded_keys(phrases=n > 1).get(n, {})
+            best = process.extractOne(core, keys.keys(), scorer=fuzz.ratio, score_cutoff=MISREAD_KEY_SCORE)
+            if best is not None:
+                out.append(KeyHit(keys[best[0]], li, start, start + len(core)))
+                break
     return out
 
 
@@ -272,7 +299,7 @@ def _is_upper_name(t: str) -> bool:
 def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, str | None, str | None, float]:
     """(family, given, sex from title, confidence) from 'SCHMIT Anne', 'Schmit, Anne',
     'Mme Anne SCHMIT née MULLER', 'Frau Anne Schmit'."""
-    text = re.sub(r"\(.*?\)", " ", text)
+    text = " ".join(_unquoted(re.sub(r"\(.*?\)", " ", text).split()))
     if "," in text:
         fam, _, giv = text.partition(",")
         ftoks, sex = _clean_name_tokens(fam.split())
@@ -599,6 +626,16 @@ _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-](?=[^\W\d_]))*[.,]?$", r
 _NAME_ANCHORS = ("birth_date", "sex", "national_id")
 
 
+_QUOTES = "\"“”„«»"
+
+
+def _unquoted(tokens: list[str]) -> list[str]:
+    """Name tokens without the quote marks OCR puts at their edges (``"SCHMITZ``); no
+    name begins or ends with a double quote."""
+    out = [t.strip(_QUOTES) for t in tokens]
+    return [t for t in out if t]
+
+
 def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit], anchor_hits: Sequence[KeyHit]) -> Value | None:
     """A patient name printed without a key, as most report engines do: a short cell of
     name-like words just above or beside the patient fields (``anchor_hits``: birth date,
@@ -632,7 +669,7 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit], anchor_hits:
                 continue  # the value of a key beside it ("Einsender  Dr. Ana De Smet"), not an unlabelled name
             if _DOCTOR.match(cell[0].text):
                 continue  # "Dr. ..." beside the patient block is a physician
-            kept = _cut_birth_name(" ".join(w.text for w in cell).split())
+            kept = _cut_birth_name(_unquoted(" ".join(w.text for w in cell).split()))
             cell = cell[: len(kept)] if len(kept) <= len(cell) else cell
             toks, _ = _clean_name_tokens(kept)
             text = " ".join(toks)

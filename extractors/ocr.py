@@ -49,6 +49,7 @@ from extractors.preprocess import (
     to_array,
 )
 from extractors.render import DEFAULT_DPI, render_page
+from extractors.rules import fold_word, known_words
 from extractors.tesseract import Engine, engine
 from extractors.values import is_flag, parse_number, parse_range
 from mappers.units import is_printed_unit
@@ -348,6 +349,9 @@ def _cell_box(
 
 
 DOUBTFUL_WORD = 0.6  # any short word read with less confidence is read again on its own
+# ...and any longer one that is mostly letters: a name or label garbled in its long line
+# ("VREHArIRB" for Katharina, "Sibbfer:" for Schäfer, both at confidence 0) reads right alone
+DOUBTFUL_LONG_LETTERS = 0.5
 
 
 # a short word between table rules read as brackets or bars: "[6]" and "[ei]" for "Cl"
@@ -360,7 +364,9 @@ def _reread_candidate(word: Word) -> bool:
         return word.confidence < REREAD_BELOW
     if _BETWEEN_RULES.match(word.text):
         return word.confidence < BETWEEN_RULES_BELOW
-    return word.confidence < DOUBTFUL_WORD and len(word.text) <= 6
+    if word.confidence >= DOUBTFUL_WORD:
+        return False
+    return len(word.text) <= 6 or _letters(word.text) >= DOUBTFUL_LONG_LETTERS * len(word.text)
 
 
 REREAD_UNITS = True
@@ -387,6 +393,9 @@ def _unit_candidate(words: Sequence[Word], i: int) -> bool:
     return not is_printed_unit(text)
 
 
+_EDGE_BAR = re.compile(r"^[|¦]\s+|\s+[|¦]$")  # a table rule caught at the edge of a cell's crop: "| Schafer,"
+
+
 def _letters(text: str) -> int:
     return sum(ch.isalpha() for ch in text)
 
@@ -396,6 +405,14 @@ def _unit_read(old: Word, new: str) -> bool:
     two characters or more (``%`` alone), with no fewer letters (a cell cut short reads
     ``mU/L`` for ``mlU/L``)."""
     return (len(new) >= 2 or new == "%") and is_printed_unit(new) and _letters(new) >= _letters(old.text)
+
+
+def _leaves_the_vocabulary(old: str, new: str) -> bool:
+    """A word the report vocabulary knows (:func:`extractors.rules.known_words`) read again
+    as one it does not: the first reading was right, only unsure ("Prélevé" at 0.38 read
+    alone as "Prélové" at 0.79)."""
+    known = known_words()
+    return fold_word(old) in known and fold_word(new) not in known
 
 
 def reread_doubtful_words(
@@ -421,7 +438,7 @@ def reread_doubtful_words(
     out: list[Word | tuple[Word, ...]] = list(words)
     for i, read in zip(picks, reads):
         old = words[i]
-        new = read.text.strip(_EDGE_JUNK)
+        new = _EDGE_BAR.sub("", read.text.strip(_EDGE_JUNK))
         if i in unit_picks:  # a garbled unit read alone: taken only as one the table knows
             if _unit_read(old, new):
                 out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
@@ -445,6 +462,7 @@ def reread_doubtful_words(
                 not numeric_before
                 and read.confidence >= max(0.7, old.confidence + 0.2)
                 and len(new) >= len(old.text.strip("[](){}|!'"))
+                and not _leaves_the_vocabulary(old.text, new)
             )
         if ok:
             out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
@@ -472,6 +490,8 @@ PICTURE_MIN_SHARE = 0.01  # of the page area: smaller picture regions (a logo, a
 REGION_WORD_CONFIDENCE = 0.5  # words read again in a region below this are taken for grain
 MERGED_ROWS_HEIGHT = 1.8  # a word this many times the page's median word height spans two rows...
 MERGED_ROWS_CONFIDENCE = 0.5  # ...and read below this confidence is garbage made of both
+GARBLED_CONFIDENCE = 0.35  # a word of normal height read this unsurely may be rows merged less than half a row apart
+GARBLED_REACH = 6.0  # line heights its region reaches right when no word follows in its row
 
 
 def picture_regions(eng: Engine, image: Image.Image) -> list[tuple[int, int, int, int]]:
@@ -495,16 +515,69 @@ def merged_row_words(
         return []
     typical = median(w.bbox.height for w in words)
     tall = [w for w in words if w.bbox.height >= MERGED_ROWS_HEIGHT * typical and w.confidence < MERGED_ROWS_CONFIDENCE]
+    boxes = [([w.bbox.x0 - typical, w.bbox.top - 0.3 * typical, w.bbox.x1 + typical, w.bbox.bottom + 0.3 * typical], w) for w in tall]
+    return _grouped_regions(boxes, scale_x, scale_y, size)
+
+
+def _same_row(a: Word, b: Word) -> bool:
+    overlap = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
+    return overlap >= 0.5 * min(a.bbox.height, b.bbox.height)
+
+
+def _garbled(word: Word, words: Sequence[Word], typical: float) -> bool:
+    """Letters read with almost no confidence, at a word's height, not where a unit is
+    printed (after a number: units have their own repairs)."""
+    text = word.text.rstrip(":")
+    letters = _letters(text)
+    if word.confidence >= GARBLED_CONFIDENCE or word.bbox.height < typical or letters < 3 or letters < 0.75 * len(text):
+        return False
+    before = [o for o in words if o.bbox.x1 <= word.bbox.x0 and _same_row(o, word)]
+    return not before or parse_number(max(before, key=lambda o: o.bbox.x1).text) is None
+
+
+def garbled_row_words(
+    words: tuple[Word, ...], scale_x: float, scale_y: float, size: tuple[int, int]
+) -> list[tuple[tuple[int, int, int, int], tuple[Word, ...]]]:
+    """Like :func:`merged_row_words`, for rows merged less than half a row apart: the
+    garbage is then no taller than a word but read with almost no confidence ("REITEN" for
+    "Geschlecht: W", "PRE" for "Sexe : Féminin", confidence 0-0.33, ``GARBLED_CONFIDENCE``),
+    and often only the start of the text has a box: the region reaches right to the next
+    word of the row (at most ``GARBLED_REACH`` line heights). The re-read replaces the
+    garbage only when it reads the garbage's own place surely (:func:`reads_the_garbage`)."""
+    if len(words) < 5:
+        return []
+    typical = median(w.bbox.height for w in words)
+    boxes = []
+    for w in words:
+        if _garbled(w, words, typical):
+            after = [o.bbox.x0 for o in words if o.bbox.x0 >= w.bbox.x1 and _same_row(o, w)]
+            right = max(min(after + [w.bbox.x1 + GARBLED_REACH * typical]), w.bbox.x1 + typical)
+            boxes.append(([w.bbox.x0 - typical, w.bbox.top - 0.3 * typical, right, w.bbox.bottom + 0.3 * typical], w))
+    return _grouped_regions(boxes, scale_x, scale_y, size)
+
+
+def reads_the_garbage(new: Sequence[Word], garbage: Sequence[Word]) -> bool:
+    """New words in the garbage's place, read surely (mean confidence 0.8 or more) and
+    with no fewer letters than the garbage had."""
+    over = [n for n in new if any(_same_row(n, g) and n.bbox.x0 < g.bbox.x1 and g.bbox.x0 < n.bbox.x1 for g in garbage)]
+    if not over:
+        return False
+    return fmean(n.confidence for n in over) >= 0.8 and sum(_letters(n.text) for n in new) >= sum(_letters(g.text) for g in garbage)
+
+
+def _grouped_regions(
+    boxes: Sequence[tuple[list[float], Word]], scale_x: float, scale_y: float, size: tuple[int, int]
+) -> list[tuple[tuple[int, int, int, int], tuple[Word, ...]]]:
+    """Overlapping point boxes joined: pixel regions with the words in each."""
     groups: list[tuple[list[float], list[Word]]] = []
-    for w in sorted(tall, key=lambda w: (w.bbox.top, w.bbox.x0)):
-        box = [w.bbox.x0 - typical, w.bbox.top - 0.3 * typical, w.bbox.x1 + typical, w.bbox.bottom + 0.3 * typical]
+    for box, w in sorted(boxes, key=lambda bw: (bw[1].bbox.top, bw[1].bbox.x0)):
         for b, members in groups:
             if box[0] <= b[2] and b[0] <= box[2] and box[1] <= b[3] and b[1] <= box[3]:
                 b[:] = [min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3])]
                 members.append(w)
                 break
         else:
-            groups.append((box, [w]))
+            groups.append((list(box), [w]))
     return [
         ((max(0, int(x0 * scale_x)), max(0, int(y0 * scale_y)), min(size[0], int(x1 * scale_x)), min(size[1], int(y1 * scale_y))), tuple(members))
         for (x0, y0, x1, y1), members in groups
@@ -593,6 +666,11 @@ def ocr_page(
             rest = tuple(w for w in words if all(w is not g for g in garbage))
             new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
             if new:  # the rows read apart replace the garbage (fax noise reads as nothing: kept as it was)
+                words = rest + new
+        for region, garbage in garbled_row_words(words, scale_x, scale_y, clean.size):
+            rest = tuple(w for w in words if all(w is not g for g in garbage))
+            new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
+            if reads_the_garbage(new, garbage):
                 words = rest + new
     if REREAD_DOUBTFUL:
         words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)

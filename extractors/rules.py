@@ -17,6 +17,7 @@ class Lexicon:
     header: dict[str, re.Pattern[str]]  # role -> pattern matching a whole header cell
     header_words: dict[str, str]  # plain header word or phrase (8+ letters) -> role, for fuzzy OCR matching
     meta_words: dict[str, str]  # plain one-word meta key (4+ letters) -> field, for fuzzy OCR matching
+    meta_phrases: dict[str, str]  # plain two- or three-word meta key ("validé le") -> field, likewise
     meta: dict[str, re.Pattern[str]]  # field -> pattern finding a key inside a line
     meta_lang: dict[str, dict[str, re.Pattern[str]]]  # field -> lang -> pattern
     laboratory: re.Pattern[str]
@@ -60,7 +61,8 @@ def lexicon() -> Lexicon:
     return Lexicon(
         header=header,
         header_words=_plain_header_words(raw["header"]),
-        meta_words=_plain_meta_words(raw["meta"]),
+        meta_words=_plain_meta_keys(raw["meta"]),
+        meta_phrases=_plain_meta_keys(raw["meta"], phrases=True),
         meta=meta,
         meta_lang=meta_lang,
         laboratory=re.compile(_alt(raw["laboratory"]), flags),
@@ -82,18 +84,26 @@ def lexicon() -> Lexicon:
 HEADER_ROLES = ("range", "prior", "unit", "value", "label", "flag", "section")  # order of precedence
 
 
-def _plain_meta_words(raw_meta: dict[str, dict[str, list[str]]]) -> dict[str, str]:
-    """The meta key patterns that are one plain word of 4+ letters ("sexe", "geburtsdatum",
-    "matrikelnummer" from "matrikel(nummer|...)?" taken as written) -> their field; a word
-    two fields share is left out."""
+def _plain_key(pat: str) -> str:
+    """A meta key pattern as written, its optional parts dropped: "matrikel(nummer|...)?"
+    -> "matrikelnummer", "freigabe( am)?" -> "freigabe", "valid[ée] le" -> "validé le"."""
+    plain = re.sub(r"\([^()a-zà-ÿß][^()]*\)\?", "", pat)  # optional words after it: "( am| vom)?"
+    plain = re.sub(r"\(([a-zà-ÿß]+)(\|[^()]*)?\)\??", r"\1", plain)
+    return re.sub(r"\[([a-zà-ÿß])[^\]]*\]", r"\1", plain)  # a character class read as its first letter
+
+
+def _plain_meta_keys(raw_meta: dict[str, dict[str, list[str]]], phrases: bool = False) -> dict[str, str]:
+    """The meta key patterns that are one plain word of 4+ letters ("sexe", "geburtsdatum")
+    or, with ``phrases``, two or three plain words ("validé le", "ausgedruckt am") -> their
+    field; a key two fields share is left out."""
+    shape = r"[a-zà-ÿß]+(?: [a-zà-ÿß]+){1,2}" if phrases else r"[a-zà-ÿß]{4,}"
     out: dict[str, str] = {}
     shared: set[str] = set()
     for field, langs in raw_meta.items():
         for patterns in langs.values():
             for pat in patterns:
-                plain = re.sub(r"\([^()a-zà-ÿß][^()]*\)\?", "", pat)  # optional words after it: "( am| vom)?"
-                plain = re.sub(r"\(([a-zà-ÿß]+)(\|[^()]*)?\)\??", r"\1", plain)
-                if re.fullmatch(r"[a-zà-ÿß]{4,}", plain):
+                plain = _plain_key(pat)
+                if re.fullmatch(shape, plain) and (not phrases or len(plain) >= 6):
                     if out.get(plain, field) != field:
                         shared.add(plain)
                     out.setdefault(plain, field)
@@ -112,6 +122,36 @@ def _plain_header_words(raw_header: dict[str, dict[str, list[str]]]) -> dict[str
                 if re.fullmatch(r"[a-zà-ÿß ]{8,}", plain):
                     out.setdefault(plain, role)
     return out
+
+
+def fold_word(token: str) -> str:
+    """Lower case, accents and edge punctuation dropped: how :func:`known_words` are keyed."""
+    return given_name_key(token.strip("\"'“”„«»!?"))
+
+
+@cache
+def known_words() -> frozenset[str]:
+    """Words a lab report prints (3+ letters, folded by :func:`fold_word`): the lexicon's
+    keys, titles, headers and section names taken as written, the given names, and the
+    words of the label synonyms. An OCR re-reading does not trade one of them for a word
+    outside (``Prélevé`` for ``Prélové``, ``Francois`` for ``Frangois``)."""
+    from mappers.terminology import label_words
+
+    words: set[str] = set(label_words())
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            words.update(fold_word(w) for w in re.findall(r"[^\W\d_]{3,}", _plain_key(node.lower())))
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(RULES_PATH.read_text(encoding="utf-8")))
+    words.update(n for n in lexicon().given_names if len(n) >= 3)
+    return frozenset(words)
 
 
 def _given_names() -> frozenset[str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -42,39 +43,65 @@ INFERRED_UNIT_SCORE = 0.5  # a unit no glyph of which was read: always for revie
 
 
 def infer_unit(
-    component_key: str, accepted: frozenset[str], value: float, rng: Range | None, *, unspanned: bool = False
+    component_key: str,
+    accepted: frozenset[str],
+    value: float,
+    rng: Range | None,
+    *,
+    unspanned: bool = False,
+    printed: Sequence[tuple[str, frozenset[str]]] = (),
 ) -> str | None:
     """The unit of an OCR row whose unit glyphs were all lost ("Hématocrite 46,6 [40,0-52,0]",
     the "%" dropped) or read as nothing a unit can be: among the analyte's units that have a
     physiological span, the only one whose span holds the value and the range. Units that
     are the same unit (10¹²/l, 10⁶/µl, /pl) count as one; the analyte's usual spelling of
-    it is written. None when none or several different units fit (a lymphocyte count of
-    4,87 may be % or 10⁹/l), or the analyte has no spans. When the printed range fits no
-    unit at all (a misread bound: "320-460" for "320-360"), the value alone decides.
+    it is written. When the printed range fits no unit at all (a misread bound: "320-460"
+    for "320-360"), the value alone decides.
+    When several different units fit (an ALT of 23 may be U/l or UI/l), the report's own
+    convention decides: ``printed`` holds the units this report printed (and OCR read) on
+    its other rows, each with the units that row's test could have had. Only rows that
+    had the same choice count (an AST printed in U/l tells an ALT's unit; a sodium printed
+    in mmol/l does not tell a haemoglobin's), and the one fitting unit they printed is
+    taken (a laboratory prints one unit for all its enzymes). None when none fits, or
+    several do and those rows printed none or several of them, or the analyte has no spans.
     ``unspanned``: a unit without a span counts as holding anything (used when the test's
     code already allows one unit only: "Lymphocytes" without "abs." is the % test)."""
     bounds = [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
-    found = _units_holding(component_key, accepted, [value, *bounds], unspanned)
-    if found is None and bounds:
-        found = _units_holding(component_key, accepted, [value], unspanned)
-    return found or None
+    fits = _fitting_units(component_key, accepted, [value, *bounds], unspanned)
+    if not fits and bounds:
+        fits = _fitting_units(component_key, accepted, [value], unspanned)
+    return _one_unit(component_key, fits) or _one_unit(component_key, _printed_like(fits, printed)) or None
 
 
-def _units_holding(component_key: str, accepted: frozenset[str], points: list[float], unspanned: bool) -> str | None:
-    """The one unit (up to equal units) whose span holds every point; "" when several
-    different units do; None when none does."""
-    from mappers.repair import preferred_units
-    from mappers.units import units_equal
-
+def _fitting_units(component_key: str, accepted: frozenset[str], points: list[float], unspanned: bool) -> list[str]:
+    """The units whose span holds every point."""
     fits = []
-    for ucum in accepted:
+    for ucum in sorted(accepted):
         span = plausible_span(component_key, ucum)
         if (span is None and unspanned) or (span is not None and all(span[0] <= p <= span[1] for p in points)):
             fits.append(ucum)
-    if not fits:
+    return fits
+
+
+def _printed_like(fits: list[str], printed: Sequence[tuple[str, frozenset[str]]]) -> list[str]:
+    """The fitting units that rows with the same choice (their tests take every fitting
+    unit) printed."""
+    from mappers.units import units_equal
+
+    if len(fits) < 2:
+        return []
+    chosen = [u for u, choice in printed if all(any(units_equal(f, c) for c in choice) for f in fits)]
+    return [u for u in fits if any(units_equal(u, p) for p in chosen)]
+
+
+def _one_unit(component_key: str, fits: list[str]) -> str | None:
+    """The one unit of ``fits`` up to equal units (the analyte's usual spelling first); None
+    when there is none or several different ones."""
+    from mappers.repair import preferred_units
+    from mappers.units import units_equal
+
+    if not fits or not all(units_equal(fits[0], u) for u in fits[1:]):
         return None
-    if not all(units_equal(fits[0], u) for u in fits[1:]):
-        return ""
     order = preferred_units(component_key)
     return min(fits, key=lambda u: (order.index(u) if u in order else len(order), u))
 

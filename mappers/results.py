@@ -42,6 +42,8 @@ class MappingContext:
     decimal_comma: bool | None
     sex: str | None
     language: str | None
+    # units the report printed on its rows, each with the units that row's test takes (its convention)
+    printed_units: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def _qualitative(text: str) -> tuple[str, str | None] | None:
@@ -132,7 +134,9 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         return UnitMatch(ucum=ucum, score=INFERRED_UNIT_SCORE, property=property_of(ucum) or "", kind=kind)
 
     if infer:  # the unit lost (or read as nothing a unit can be): the analyte's spans may leave one unit
-        unit = inferred(infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read)) or unit  # type: ignore[union-attr]
+        unit = inferred(  # type: ignore[union-attr]
+            infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read, printed=ctx.printed_units)
+        ) or unit
     qualitative_value = read is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)
     match = match_label(label_key, unit.ucum if unit else None, ctx.language, specimen_hint, scale_hint) if first else None
@@ -500,5 +504,20 @@ def _interpretation(
 
 
 def map_results(rows: Sequence[RawResult], meta: ReportMeta, decimal_comma: bool | None) -> list[MappedResult]:
+    """Map every row. OCR rows left without a unit are mapped once more knowing the units
+    the report printed on its other rows (:func:`mappers.ocr_repair.infer_unit`: a
+    laboratory's convention decides between units that both fit)."""
+    from mappers.repair import component_units
+    from mappers.terminology import loinc_info
+
     ctx = MappingContext(decimal_comma=decimal_comma, sex=meta.patient.sex, language=meta.language)
-    return [map_result(r, ctx) for r in rows]
+    mapped = [map_result(r, ctx) for r in rows]
+    printed = tuple(sorted({
+        (m.unit_ucum, component_units(info.component_key))
+        for m in mapped
+        if m.unit_ucum and m.loinc and not {"unit-inferred", "unit-repaired"} & set(m.notes) and (info := loinc_info(m.loinc))
+    }, key=lambda p: (p[0], sorted(p[1]))))
+    if not printed:
+        return mapped
+    again = replace(ctx, printed_units=printed)
+    return [map_result(m.raw, again) if m.unit_ucum is None and m.raw.value.source == "ocr" else m for m in mapped]

@@ -425,6 +425,24 @@ def test_unit_is_not_inferred_when_the_spans_leave_a_choice_or_on_a_text_layer(l
     assert "unit-inferred" not in r.notes
 
 
+def test_lost_unit_follows_the_unit_the_report_printed_for_tests_with_the_same_choice() -> None:
+    # an ALT of 23 may be U/l or µkat/l (both fit): the AST above it was printed in U/l
+    def rows(*specs: tuple[str, str, str | None, str]) -> list[RawResult]:
+        return [raw(label, value, unit, rng, confidence=0.9).model_copy(update={"index": i}) for i, (label, value, unit, rng) in enumerate(specs)]
+
+    meta = ReportMeta(language="fr")
+    alt = ("ALAT", "23", None, "< 35")
+    out = map_results(rows(("ASAT", "30", "U/l", "< 35"), alt), meta, True)
+    assert out[1].unit_ucum == "U/L" and "unit-inferred" in out[1].notes and out[1].review_status == "needs-review"
+    in_ukat = map_results(rows(("ASAT", "0,50", "µkat/l", "< 0,58"), ("ALAT", "0,38", None, "< 0,58")), meta, True)
+    assert in_ukat[1].unit_ucum == "ukat/L"
+    assert map_results(rows(alt), meta, True)[0].unit_ucum is None  # nothing printed: no guess
+    # both printed by tests with the same choice: still no guess
+    assert map_results(rows(("ASAT", "30", "U/l", "< 35"), ("GGT", "0,5", "µkat/l", "< 0,6"), alt), meta, True)[2].unit_ucum is None
+    # a sodium printed in mmol/l does not tell a haemoglobin's unit (g/dl or mmol/l): its test had no such choice
+    assert map_results(rows(("Sodium", "140", "mmol/l", "135 - 145"), ("Hémoglobine", "9,1", None, "8,1 - 10,9")), meta, True)[1].unit_ucum is None
+
+
 # ------------------------------------------------------------------ labels named by their row (OCR)
 
 

@@ -66,6 +66,7 @@ def test_labelled_names(parsed: Parsed, block: list[str], family: str, given: st
         ("Schmit, Anne", "Schmit", "Anne"),
         ("Julie Martins", "Martins", "Julie"),  # no case cue: the given-name list decides
         ("Martins Julie", "Martins", "Julie"),
+        ('"SCHMITZ Noah', "SCHMITZ", "Noah"),  # OCR put a quote mark at the name's edge
     ],
 )
 def test_unlabelled_names_above_the_patient_fields(parsed: Parsed, line: str, family: str, given: str) -> None:
@@ -244,6 +245,7 @@ def test_matricule_repair_applies_to_ocr_only() -> None:
         ([("exe", 40.0), (":", 60.0), ("M", 70.0)], "sex", "male"),  # "Sexe :" with its S lost
         ([("Probenentuahme:", 40.0), ("12.03.2024", 130.0)], "collection_date", "2024-03-12"),
         ([("Geburtsdalum:", 40.0), ("30.07.1957", 130.0)], "birth_date", "1957-07-30"),
+        ([("Validé", 40.0), ("1e:", 80.0), ("02/06/2024", 130.0)], "report_date", "2024-06-02"),  # "le" read "1e"
     ],
 )
 def test_meta_key_misread_by_ocr_is_still_a_key(words: list[tuple[str, float]], field: str, value: str) -> None:
@@ -259,6 +261,15 @@ def test_meta_key_misread_by_ocr_is_still_a_key(words: list[tuple[str, float]], 
 
     assert (got(parse_meta(lines(WordSource.OCR), "de")) or "")[:10] == value
     assert got(parse_meta(lines(WordSource.TEXT), "de")) is None  # a text layer's unknown word is no key
+
+
+def test_a_key_unlike_any_misread_key_stays_no_key() -> None:
+    from extractors.meta import parse_meta
+
+    ws = tuple(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 6 * len(t), bottom=110), page=1, font_size=9.0,
+                    source=WordSource.OCR, confidence=0.9) for t, x in (("Validé", 40.0), ("par:", 80.0), ("02/06/2024", 130.0)))
+    m = parse_meta([TextLine(page=1, words=ws, bbox=BBox.enclosing([w.bbox for w in ws]))], "fr")
+    assert m.report_date is None  # "Validé par" names the validating biologist, not a date
 
 
 def test_birth_date_disagreeing_with_the_matricule_is_doubted(parsed: Parsed) -> None:

@@ -486,6 +486,43 @@ def test_words_two_rows_tall_and_unsure_are_taken_out_for_a_second_read() -> Non
     assert right < 480 * scale  # a line height of margin, not the rest of the page
 
 
+def test_a_garbled_word_of_normal_height_is_taken_out_with_the_rest_of_its_row() -> None:
+    # word boxes as tesseract gave them on a photo (points): "Tel. +352 96 681-0" on the left
+    # joined to "Geschlecht: W" of the patient box, less than half a row lower, read "REITEN"
+    from extractors.ocr import GARBLED_REACH, garbled_row_words, merged_row_words
+
+    def w(text: str, x0: float, x1: float, conf: float, top: float = 83.0, bottom: float = 92.0) -> Word:
+        return Word(text=text, bbox=BBox(x0=x0, top=top, x1=x1, bottom=bottom), page=1, confidence=conf, source=WordSource.OCR)
+
+    row = [w(t, x, x + 20, 0.95) for t, x in (("Tel.", 47), ("+352", 70), ("96", 95), ("681-0", 110))]
+    above = [w(t, x, x + 40, 0.96, 70.0, 79.0) for t, x in (("Matrikelnummer:", 459), ("1969", 520))]
+    garbled, short_noise = w("REITEN", 459, 530, 0.0, 83.0, 97.0), w("mn", 763, 792, 0.42, 54.0, 54.4)
+    scale = 300 / 72
+    assert merged_row_words((*row, *above, garbled, short_noise), scale, scale, (2480, 3508)) == []  # not two rows tall
+    found = garbled_row_words((*row, *above, garbled, short_noise), scale, scale, (2480, 3508))
+    assert [[x.text for x in words] for _, words in found] == [["REITEN"]]
+    (left, top, right, bottom), _ = found[0]
+    assert left < 459 * scale and top < 83 * scale and bottom > 97 * scale
+    assert right == int((530 + GARBLED_REACH * 9.0) * scale)  # no word after it in its row: the reach
+    sure = garbled.model_copy(update={"confidence": 0.5})
+    assert garbled_row_words((*row, *above, sure), scale, scale, (2480, 3508)) == []
+    unit = w("Inl", 135, 150, 0.1)  # a unit after its number has its own repairs
+    assert garbled_row_words((*row, w("332", 125, 133, 0.9), unit, *above), scale, scale, (2480, 3508)) == []
+
+
+def test_a_garbled_word_is_replaced_only_by_a_sure_reading_of_its_own_place() -> None:
+    from extractors.ocr import reads_the_garbage
+
+    def w(text: str, x0: float, x1: float, conf: float) -> Word:
+        return Word(text=text, bbox=BBox(x0=x0, top=83, x1=x1, bottom=95), page=1, confidence=conf, source=WordSource.OCR)
+
+    garbage = [w("REITEN", 459, 530, 0.0)]
+    assert reads_the_garbage([w("Geschlecht:", 459, 520, 0.93), w("W", 525, 532, 0.93)], garbage)
+    assert not reads_the_garbage([w("Geschlecht:", 459, 520, 0.6)], garbage)  # unsure
+    assert not reads_the_garbage([w("Geschlecht:", 600, 660, 0.95)], garbage)  # elsewhere in the region
+    assert not reads_the_garbage([w("Ge", 459, 470, 0.95)], garbage)  # fewer letters than the garbage
+
+
 def _text_page(width: int = 1700, height: int = 2200) -> np.ndarray:
     img = Image.new("L", (width, height), 255)
     d = ImageDraw.Draw(img)

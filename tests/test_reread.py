@@ -448,3 +448,50 @@ def test_comment_sentence_with_two_header_words_is_not_a_table_header() -> None:
     (line,) = group_lines(header)
     cols = detect_header(line, None)
     assert cols is not None and [c.role for c in cols.cols] == ["label", "value", "flag", "range", "unit"]
+
+
+@pytest.fixture(scope="module")
+def name_page(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A patient name in 9-pt Helvetica with a box's edge just left of it, 300 dpi, OCR'd."""
+    path = tmp_path_factory.mktemp("reread") / "name.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica", 9)
+    y = A4[1] - 80
+    c.drawString(60, y, "Patient")
+    c.drawString(300, y, "Wagner, Katharina")
+    c.setLineWidth(0.8)
+    c.line(296, y - 4, 296, y + 10)
+    c.save()
+    r = render_page(path, 0, 300)
+    image = preprocess(r.image.crop((0, 0, r.image.width, int(120 * r.scale))), dpi=300, deskew=False).image
+    return image, ocr_page(image, 1, r.width_pt, 120.0, "deu"), r.scale
+
+
+@pytest.mark.parametrize(
+    ("printed", "misread", "confidence"),
+    [
+        ("Katharina", "VREHArIRB", 0.0),  # a long name garbled in its line (photo), read at confidence 0
+        ("Wagner,", "Wbgnar,", 0.1),  # alone, its crop takes in the box's edge: "| Wagner," is the name
+    ],
+)
+def test_long_doubtful_word_is_read_again_alone(name_page, printed: str, misread: str, confidence: float) -> None:  # type: ignore[no-untyped-def]
+    image, page, scale = name_page
+    word = next(w for w in page.words if w.text == printed)
+    wrong = word.model_copy(update={"text": misread, "confidence": confidence})
+    fixed = reread_doubtful_words(engine("deu"), image, tuple(wrong if w is word else w for w in page.words), scale, scale)
+    assert next(w for w in fixed if w.bbox == word.bbox).text == printed
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kept"),
+    [
+        ("Prélevé", "Prélové", True),  # the page pass was right, only unsure: a known key word
+        ("Francois", "Frangois", True),  # a given name
+        ("Hamoglobin", "Hämoglobin", False),  # towards the vocabulary
+        ("VREHArIRB", "Katharina", False),  # garbage is no word to keep
+    ],
+)
+def test_a_known_word_is_not_traded_for_an_unknown_one(old: str, new: str, kept: bool) -> None:
+    from extractors.ocr import _leaves_the_vocabulary
+
+    assert _leaves_the_vocabulary(old, new) is kept
