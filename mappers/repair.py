@@ -68,6 +68,7 @@ def _ocr_fold(text: str) -> str:
     """Collapse the characters OCR confuses in units to one canonical form."""
     t = _plain(text)
     t = _EXPONENT.sub(lambda m: "10^" + m.group(1), t)
+    t = re.sub(r"^(3|6|9|12)(?=/)", r"10^\1", t)  # "10" read apart from its exponent and lost: "3/ul" for 10³/µl
     t = re.sub(r"^[py](?=mol|g/|mol/)", "u", t)  # µ read as p or y ("pmol/l", "yumol/l")
     t = t.replace("yu", "u").replace("£", "f").replace("]", "l").replace("[", "l")
     t = re.sub(r"^[w4v](?=/)", "u", t)  # "U/l" read as "W/1", "4/1", "V/l"

@@ -505,8 +505,9 @@ def _interpretation(
 
 def map_results(rows: Sequence[RawResult], meta: ReportMeta, decimal_comma: bool | None) -> list[MappedResult]:
     """Map every row. OCR rows left without a unit are mapped once more knowing the units
-    the report printed on its other rows (:func:`mappers.ocr_repair.infer_unit`: a
-    laboratory's convention decides between units that both fit)."""
+    the report printed on its other rows, read or repaired but not inferred
+    (:func:`mappers.ocr_repair.infer_unit`: a laboratory's convention decides between units
+    that both fit)."""
     from mappers.repair import component_units
     from mappers.terminology import loinc_info
 
@@ -515,7 +516,7 @@ def map_results(rows: Sequence[RawResult], meta: ReportMeta, decimal_comma: bool
     printed = tuple(sorted({
         (m.unit_ucum, component_units(info.component_key))
         for m in mapped
-        if m.unit_ucum and m.loinc and not {"unit-inferred", "unit-repaired"} & set(m.notes) and (info := loinc_info(m.loinc))
+        if m.unit_ucum and m.loinc and "unit-inferred" not in m.notes and (info := loinc_info(m.loinc))
     }, key=lambda p: (p[0], sorted(p[1]))))
     if not printed:
         return mapped

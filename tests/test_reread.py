@@ -109,6 +109,8 @@ def test_confident_words_are_not_read_again(row_page) -> None:  # type: ignore[n
         ("TIL", "rbc", "10*12/L"), ("Inl", "platelets", "10*9/L"), ("ls", "aptt", "s"), ("pmol1", "ft4", "pmol/L"),
         ("UZL", "ck", "U/L"), ("&%", "eosinophils", "%"), ("|%", "hematocrit", "%"), ("un", "ast", "U/L"),
         ("$", "hematocrit", "%"), ("10-97", "wbc", "10*9/L"), ("mmoi", "potassium", "mmol/L"),
+        ("3/ul", "wbc", "10*3/uL"), ("9/l", "platelets", "10*9/L"),  # the "10" read apart and lost
+        ("Ujl", "alt", "U/L"),
     ],
 )
 def test_ocr_unit_confusions(printed: str, component: str, ucum: str) -> None:
