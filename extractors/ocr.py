@@ -444,6 +444,11 @@ def reread_doubtful_words(
                 out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
             if i not in doubtful:
                 continue
+        number = number_before_mark(old.text, new, read.confidence)
+        if number is not None:
+            box = old.bbox.model_copy(update={"x1": old.bbox.x0 + old.bbox.width * len(number) / len(old.text)})
+            out[i] = old.model_copy(update={"text": number, "confidence": round(read.confidence, 3), "bbox": box})
+            continue
         flagged = _FLAGGED_NUMBER.match(new)
         if flagged and _NUMERIC_WORD.match(old.text) and read.confidence >= max(0.8, old.confidence):
             out[i] = _split_flag(old, flagged, read.confidence)  # "21,25" was "* 1,25": a flag and the number
@@ -467,6 +472,21 @@ def reread_doubtful_words(
         if ok:
             out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
     return tuple(w for item in out for w in (item if isinstance(item, tuple) else (item,)))
+
+
+_MARKED_NUMBER = re.compile(r"^(?P<n>[<>≤≥]?\d+(?:[.,]\d+)?)\s+(?P<m>[^\s\w*+\-]|[14])$")
+MARKED_NUMBER_READ = 0.7  # a number read apart from a glyph glued to it in the page pass
+
+
+def number_before_mark(old: str, cell: str, confidence: float) -> str | None:
+    """The number of a word the page pass read with a glyph glued to its end ("15,91"),
+    when the word's cell, read alone, shows a gap before that glyph ("15,9 1", "30,8 }"):
+    the glyph is a mark printed after the value (a flag arrow read as 1, 4 or a brace). No
+    number continues after a gap with a single glyph (a thousands group has three digits)."""
+    m = _MARKED_NUMBER.match(cell)
+    if m is None or old[:-1] != m["n"] or confidence < MARKED_NUMBER_READ:
+        return None
+    return m["n"]
 
 
 _FLAGGED_NUMBER = re.compile(r"^(?:(?P<before>[*+\-HLhl↑↓])\s+(?P<n1>\d+(?:[.,]\d+)?)|(?P<n2>\d+(?:[.,]\d+)?)\s+(?P<after>[*+\-HLhl↑↓]))$")

@@ -254,6 +254,19 @@ def repair_value(
         value, value_parse = -value, min(value_parse, 0.8)
         notes.append("flag-split-from-value")
 
+    # a 1 read as a lower-case l glued to the end of the number ("8l" for 81, split off as a
+    # low flag, its box starting where the number's ends): taken back when the range denies
+    # the flag (the number is not below its low end)
+    flag = raw.flag
+    if (
+        flag is not None and flag.text == "l" and flag.source == "ocr" and value is not None and comparator is None
+        and abs(flag.bbox.x0 - raw.value.bbox.x1) <= 0.5 and rng is not None and not (rng.low is not None and value < rng.low)
+    ):
+        joined = parse_number(raw.value.text.strip() + "1", decimal_comma)
+        if joined is not None and joined.comparator is None:
+            notes.extend(("value-repaired", "flag-was-digit"))
+            return ValueFix(joined.value, joined.decimals, rng, min(value_parse, 0.6), tuple(notes))
+
     # a number is never printed with a leading zero: "03" is 0,3 whose separator was lost
     m = _LEADING_ZERO.match(raw.value.text.strip())
     if m and value is not None and comparator is None and not decimals:

@@ -197,6 +197,8 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             value_text = None  # "4,O1" read as text is the number 4.01
 
     # 4. interpretation
+    if "flag-was-digit" in notes:  # the glued "l" was the value's last digit, not a low flag
+        raw = raw.model_copy(update={"flag": None})
     interp, flag_conf = _interpretation(raw, value, rng, value_text, ctx, comparator)
 
     # ---- confidences

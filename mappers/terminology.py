@@ -387,8 +387,10 @@ def weak_candidates(label: str, cutoff: float = WEAK_CUTOFF) -> list[tuple[str, 
     if not steps:
         return []
     text = steps[-1][0]
-    if len(text.replace(" ", "")) < FUZZY_MIN_CHARS or not re.search(r"[a-z]", text):
+    if not re.search(r"[a-z]", text):
         return []
+    if len(text.replace(" ", "")) < FUZZY_MIN_CHARS:
+        return _short_candidates(text)
     q_tokens = frozenset(text.split())
     best: dict[str, tuple[str, float]] = {}
     folded = ocr_label_fold(text)
@@ -404,6 +406,36 @@ def weak_candidates(label: str, cutoff: float = WEAK_CUTOFF) -> list[tuple[str, 
                     if comp not in best or raw > best[comp][1]:
                         best[comp] = (synonym, raw)
     return sorted(((syn, comp, round(score / 100.0, 4)) for comp, (syn, score) in best.items()), key=lambda t: (-t[2], t[1]))
+
+
+# short labels are too short for fuzzy scores: only an exact match once the glyphs OCR
+# confuses in them are folded ("el", "ci", "ei]", "ct-" for "Cl"; "v-GT", "Y-6T" for "γ-GT")
+_SHORT_FOLD = {**_GLYPH_FOLD, **str.maketrans({"e": "c", "t": "i", "γ": "v", "y": "v", "6": "g"})}
+SHORT_FOLD_SCORE = 0.8
+
+
+def short_label_fold(text: str) -> str:
+    return re.sub(r"[\W_]+$|^[\W_]+", "", text.lower()).translate(_SHORT_FOLD)
+
+
+@cache
+def _short_folded() -> dict[str, frozenset[tuple[str, str]]]:
+    """Folded short synonym -> (synonym, component) pairs."""
+    term = load_terminology()
+    out: dict[str, set[tuple[str, str]]] = {}
+    for choice in term.choices:
+        if len(choice.replace(" ", "")) < FUZZY_MIN_CHARS:
+            for syn in term.index[choice]:
+                out.setdefault(short_label_fold(choice), set()).add((choice, syn.component_key))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _short_candidates(text: str) -> list[tuple[str, str, float]]:
+    found = _short_folded().get(short_label_fold(text), frozenset())
+    best: dict[str, str] = {}
+    for synonym, comp in sorted(found):
+        best.setdefault(comp, synonym)
+    return sorted((syn, comp, SHORT_FOLD_SCORE) for comp, syn in best.items())
 
 
 @cache

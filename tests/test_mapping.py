@@ -459,6 +459,10 @@ def _ocr_row(label: str, value: str, unit: str | None, rng: str | None) -> RawRe
         ("Chlond", "101", "mmol/l", "98 - 107", DE, "2075-0"),  # "Chlorid": ri read as n
         ("Kreythrozylen", "4,52", "/pl", "3,90 - 5,20", DE, "789-8"),  # "Erythrozyten" with a speck before it
         ("Thromboryies / Thromba", "304", "G/l", "150 - 400", FR, "777-3"),  # thrombocytes, not the plateletcrit
+        # short labels: an exact match once confusable glyphs are folded, never fuzzy
+        ("el", "101", "mmol/l", "98 - 107", DE, "2075-0"),  # "Cl"
+        ("ct-", "101", "mmol/l", "98 - 107", FR, "2075-0"),  # "Cl-"
+        ("v-GT", "54", "U/l", "< 60", DE, "2324-2"),  # "γ-GT"
     ],
 )
 def test_misread_ocr_label_is_named_by_its_unit_and_numbers_and_goes_to_review(
@@ -476,6 +480,7 @@ def test_misread_ocr_label_is_named_by_its_unit_and_numbers_and_goes_to_review(
         ("Meaty cell volume", "90", "fL", "80 - 100"),  # looks like "packed cell volume", but fL is no haematocrit unit
         ("Thromboryies", "0,25", "%", "0,15 - 0,35"),  # the plateletcrit? the thrombocytes? % and 0,25 fit only one
         ("Chlond", "1010", "mmol/l", "98 - 107"),  # a chloride of 1010 mmol/l is no chloride: no evidence
+        ("el", "4,2", "mmol/l", "3,5 - 5,1"),  # "Cl" by its glyphs, but 4,2 mmol/l is no chloride
     ],
 )
 def test_misread_label_is_left_unmapped_when_its_row_does_not_decide(label: str, value: str, unit: str | None, rng: str | None) -> None:

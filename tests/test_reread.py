@@ -497,3 +497,53 @@ def test_a_known_word_is_not_traded_for_an_unknown_one(old: str, new: str, kept:
     from extractors.ocr import _leaves_the_vocabulary
 
     assert _leaves_the_vocabulary(old, new) is kept
+
+
+@pytest.mark.parametrize(
+    ("old", "cell", "confidence", "number"),
+    [
+        ("15,91", "15,9 1", 0.72, "15,9"),  # "15,9 ↑" on a photo: the arrow glued as a 1, apart in its cell
+        ("30,84", "30,8 }", 0.78, "30,8"),  # "30,8 ↓"
+        ("351", "35 1", 0.79, "35"),
+        ("15,91", "15,9 1", 0.5, None),  # an unsure cell reading does not split
+        ("15,91", "15,91", 0.94, None),  # no gap in the cell either: one number
+        ("1234", "1 234", 0.9, None),  # a thousands group is no mark
+        ("15,91", "15,9 7", 0.9, None),  # a 7 is no mark OCR makes of an arrow
+    ],
+)
+def test_glyph_glued_to_a_number_is_a_mark_when_its_cell_shows_a_gap(old: str, cell: str, confidence: float, number: str | None) -> None:
+    from extractors.ocr import number_before_mark
+
+    assert number_before_mark(old, cell, confidence) == number
+
+
+@pytest.mark.parametrize(
+    ("value", "rng", "mapped", "interpretation"),
+    [
+        ("8l", "<115", 81.0, "N"),  # a 1 read as l, split off as a low flag: 8 is not below the range
+        ("12l", "5 - 150", 121.0, "N"),
+        ("2,1l", "3,5 - 5,1", 2.1, "L"),  # below the range: the glued l is the low flag
+    ],
+)
+def test_glued_lower_case_l_is_a_low_flag_only_when_the_range_agrees(value: str, rng: str, mapped: float, interpretation: str) -> None:
+    from extractors.layout import group_lines
+    from extractors.results import _fields_by_tokens, _to_raw
+
+    (line,) = group_lines(_ocr_words([("Kalium", 40, 65), (value, 200, 210), ("mmol/l", 250, 275), (rng, 300, 330)]))
+    raw = _to_raw(_fields_by_tokens(line, True), 0, None, "de", True)
+    assert raw is not None
+    r = map_result(raw, DE)
+    assert (r.value, r.interpretation) == (mapped, interpretation)
+    if mapped != float(raw.value.text.replace(",", ".")):
+        assert "value-repaired" in r.notes and r.review_status == "needs-review"
+
+
+
+def test_lower_case_l_before_a_number_is_not_its_last_digit() -> None:
+    from extractors.layout import group_lines
+    from extractors.results import _fields_by_tokens, _to_raw
+
+    # "Vitesse de sédimentation  l 18  mm/lh  <20": a stray l before the value, not glued after it
+    (line,) = group_lines(_ocr_words([("VS", 40, 55), ("l", 190, 193), ("18", 200, 210), ("mm/h", 250, 270), ("<20", 300, 315)]))
+    raw = _to_raw(_fields_by_tokens(line, True), 0, None, "fr", True)
+    assert raw is not None and map_result(raw, DE).value == 18.0
