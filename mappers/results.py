@@ -423,6 +423,13 @@ def _best_label(label: str, language: str | None, specimen_hint: str | None):  #
             best_key, best = v, replace(m, score=score)
         if best.score >= 0.999:
             break
+    if best is None and label.count("/") == 1:
+        # a bilingual label whose slash lost both spaces ("CPK/CK", "Cl-/Cl"): both halves
+        # must name the same test ("Albumine/Globulines" is a ratio, not albumin)
+        halves = [h.strip(" -") for h in label.split("/")]
+        found = [(h, m) for h in halves if h and (m := match_label(h, None, language, specimen_hint)) is not None]
+        if len(found) == 2 and found[0][1].component_key == found[1][1].component_key:
+            best_key, best = max(found, key=lambda hm: hm[1].score)
     return best_key, best
 
 

@@ -489,3 +489,17 @@ def test_misread_label_is_left_unmapped_when_its_row_does_not_decide(label: str,
         assert r.loinc is not None and r.loinc != "777-3"  # the one that fits: plateletcrit, for review
     else:
         assert r.loinc is None and "label-by-evidence" not in r.notes
+
+
+@pytest.mark.parametrize(
+    ("label", "unit", "value", "rng", "loinc"),
+    [
+        ("CPK/CK", "U/L", "150", "< 190", "2157-6"),  # "CPK / CK" with both spaces lost by OCR
+        ("Cl-/Cl", "mmol/l", "105", "98 - 107", "2075-0"),
+    ],
+)
+def test_bilingual_label_without_spaces_around_its_slash_names_the_test_both_halves_name(
+    label: str, unit: str, value: str, rng: str, loinc: str
+) -> None:
+    assert map_result(_ocr_row(label, value, unit, rng), FR).loinc == loinc
+    assert map_result(_ocr_row("Na/K", "30", None, None), FR).loinc is None  # halves naming two tests: no guess
