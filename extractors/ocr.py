@@ -47,6 +47,7 @@ from extractors.preprocess import (
     preprocess,
     rotate_right_angle,
     to_array,
+    word_blob_shapes,
 )
 from extractors.render import DEFAULT_DPI, render_page
 from extractors.rules import fold_word, known_words
@@ -798,6 +799,8 @@ def retry_turns(osd: Orientation | None, lines_vertical: bool) -> tuple[int, ...
 
 
 LOOK_MARGIN = 0.1  # a turned page must read this much surer in the quick look to earn a full pass
+SPARSE_WORDS = 15  # a page pass with fewer words than this...
+SPARSE_INK_BLOBS = 100  # ...on a page with at least this many word-sized ink blobs read nothing: re-checked
 
 
 def _upright_size(width_pt: float, height_pt: float, rotation: int) -> tuple[float, float]:
@@ -879,7 +882,11 @@ def ocr_pdf_page_detailed(
     # a page whose word blobs still stand tall was read sideways, however sure tesseract was
     # (OSD on the cleaned page could not tell; sideways text read at mean confidence 0.53-0.57)
     sideways = lines_look_vertical(to_array(image))
-    if page.quality < LOW_CONFIDENCE or sideways:  # upside-down or sideways page that slipped through
+    # a page read as a handful of words though it is full of ink was read in the wrong turn,
+    # however sure tesseract was of those few (a sideways page set in a monospaced font: its
+    # letters stand apart, so the blob test cannot tell; OSD had no answer)
+    sparse = len(page.words) < SPARSE_WORDS and sum(word_blob_shapes(to_array(image))) >= SPARSE_INK_BLOBS
+    if page.quality < LOW_CONFIDENCE or sideways or sparse:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
         found = osd(image)
         trusted = found is not None and found.rotate != 0

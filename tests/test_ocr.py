@@ -414,6 +414,33 @@ def test_sideways_scan_read_with_fair_confidence_is_still_turned(tmp_path: Path,
     assert sum((got & Counter(drawn.values)).values()) >= 0.8 * len(drawn.values)
 
 
+def test_sideways_page_read_as_a_handful_of_words_is_turned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a landscape table in a monospaced font turned onto a portrait page: its letters stand
+    # apart, so the blob test cannot tell it is sideways, OSD had no answer, and the page
+    # pass read five words of it at 0.53 (above the low-confidence retry)
+    import extractors.ocr as ocr_module
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "sideways.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    c.translate(A4[0], 0)
+    c.rotate(90)
+    c.setFont("Courier", 9)
+    rows = [("Leukozyten", "8,10", "/nl", "4,00 - 10,00"), ("Natrium", "141", "mmol/l", "135 - 145"), ("Kalium", "4,2", "mmol/l", "3,5 - 5,1")]
+    for i in range(24):
+        label, value, unit, rng = rows[i % 3]
+        for x, text in ((50, label), (300, value), (380, unit), (460, rng)):
+            c.drawString(x, A4[0] - 60 - 14 * i, text)
+    c.save()
+    monkeypatch.setattr(ocr_module, "detect_orientation", lambda *a, **k: None)
+    monkeypatch.setattr(ocr_module, "lines_look_vertical", lambda *a, **k: False)
+    monkeypatch.setattr(ocr_module, "LOW_CONFIDENCE", 0.0)
+    result = ocr_pdf_page_detailed(path, 0, "deu", dpi=150)
+    assert result.page.rotation in (90, 270) and result.page.quality > 0.7
+    assert sum(w.text in ("Natrium", "Kalium", "141", "mmol/l") for w in result.page.words) >= 12
+
+
 def test_unknown_language_is_detected_and_german_model_used(tmp_path: Path) -> None:
     pdf = draw_report(tmp_path / "de.pdf", "de", seed=3).path
     page = ocr_pdf_page(pdf, 0, None, dpi=150, route_reason="no-text-layer")
