@@ -330,6 +330,13 @@ def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, s
     return tokens[0], " ".join(tokens[1:]), sex, 0.6
 
 
+_SEX_MISREAD = re.compile(r"^E[.:]?$")  # no sex is written E: on an OCR'd page it is an F (F/E, the classic confusion)
+
+
+def _sex_misread(value: Value) -> bool:
+    return bool(_SEX_MISREAD.match(value.text.strip())) and all(w.source == WordSource.OCR for w in value.words)
+
+
 def parse_sex(text: str) -> str | None:
     lex = lexicon()
     for tok in re.split(r"[\s/,;()]+", text.strip()):
@@ -483,7 +490,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
                 value = _value_below(lines, li, _words_in_span(line, start, end))
             if value is None:
                 continue
-            if not _plausible(field, value.text):
+            if not _plausible(field, value.text) and not (field == "sex" and _sex_misread(value)):
                 continue
             found[field] = (value, KeyHit(field, li, start, end))
 
@@ -543,6 +550,9 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         if sex:
             sex_src = v.printed()
             conf["sex"] = 0.98
+        elif _sex_misread(v):
+            sex, sex_src = "female", v.printed()  # "Sexe : E": an F read with one bar too many, for review
+            conf["sex"] = 0.6
     if sex is None and sex_from_title:
         sex = sex_from_title
         conf["sex"] = 0.8

@@ -263,6 +263,19 @@ def test_meta_key_misread_by_ocr_is_still_a_key(words: list[tuple[str, float]], 
     assert got(parse_meta(lines(WordSource.TEXT), "de")) is None  # a text layer's unknown word is no key
 
 
+def test_sex_read_as_e_on_an_ocr_page_is_female_for_review() -> None:
+    from extractors.meta import parse_meta
+
+    def meta_of(source: WordSource):  # type: ignore[no-untyped-def]
+        ws = tuple(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 6 * len(t), bottom=110), page=1, font_size=9.0,
+                        source=source, confidence=0.72) for t, x in (("Sexe:", 40.0), ("E", 90.0)))
+        return parse_meta([TextLine(page=1, words=ws, bbox=BBox.enclosing([w.bbox for w in ws]))], "fr")
+
+    scanned = meta_of(WordSource.OCR)
+    assert scanned.patient.sex == "female" and scanned.confidence["sex"] <= 0.6
+    assert meta_of(WordSource.TEXT).patient.sex is None  # a text layer that prints E means no sex we know
+
+
 def test_a_key_unlike_any_misread_key_stays_no_key() -> None:
     from extractors.meta import parse_meta
 
