@@ -683,16 +683,16 @@ def ocr_page(
         pictures = picture_regions(eng, clean)
         if pictures:
             words = words + text_in_regions(eng, clean, words, pictures, page_number, scale_x, scale_y)
-        for region, garbage in merged_row_words(words, scale_x, scale_y, clean.size):
-            rest = tuple(w for w in words if all(w is not g for g in garbage))
-            new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
-            if new:  # the rows read apart replace the garbage (fax noise reads as nothing: kept as it was)
-                words = rest + new
-        for region, garbage in garbled_row_words(words, scale_x, scale_y, clean.size):
-            rest = tuple(w for w in words if all(w is not g for g in garbage))
-            new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
-            if reads_the_garbage(new, garbage):
-                words = rest + new
+        # rows merged into garbage, read apart: the tall kind is replaced by whatever the region
+        # reads (fax noise reads as nothing: kept as it was), the garbled kind only by a sure
+        # reading of its own place
+        finders = ((merged_row_words, lambda new, garbage: bool(new)), (garbled_row_words, reads_the_garbage))
+        for find, accept in finders:
+            for region, garbage in find(words, scale_x, scale_y, clean.size):
+                rest = tuple(w for w in words if all(w is not g for g in garbage))
+                new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
+                if accept(new, garbage):
+                    words = rest + new
     if REREAD_DOUBTFUL:
         words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)
     quality = round(fmean(w.confidence for w in words), 3) if words else 0.0
@@ -881,11 +881,12 @@ def ocr_pdf_page_detailed(
 
     # a page whose word blobs still stand tall was read sideways, however sure tesseract was
     # (OSD on the cleaned page could not tell; sideways text read at mean confidence 0.53-0.57)
-    sideways = lines_look_vertical(to_array(image))
+    gray = to_array(image)
+    sideways = lines_look_vertical(gray)
     # a page read as a handful of words though it is full of ink was read in the wrong turn,
     # however sure tesseract was of those few (a sideways page set in a monospaced font: its
     # letters stand apart, so the blob test cannot tell; OSD had no answer)
-    sparse = len(page.words) < SPARSE_WORDS and sum(word_blob_shapes(to_array(image))) >= SPARSE_INK_BLOBS
+    sparse = len(page.words) < SPARSE_WORDS and sum(word_blob_shapes(gray)) >= SPARSE_INK_BLOBS
     if page.quality < LOW_CONFIDENCE or sideways or sparse:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
         found = osd(image)

@@ -20,21 +20,28 @@ DE = MappingContext(decimal_comma=True, sex="female", language="de")
 EN = MappingContext(decimal_comma=False, sex="female", language="en")
 
 
-@pytest.fixture(scope="module")
-def row_page(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """One table row in 9-pt Times with wide gaps, rendered at 300 dpi, OCR'd (German model)."""
-    path = tmp_path_factory.mktemp("reread") / "row.pdf"
+def _ocr_strip(path: Path, font: str, texts: tuple[tuple[str, float], ...], rule_x: float | None = None):  # type: ignore[no-untyped-def]
+    """One line of 9-pt text (and a short vertical rule) near the top of an A4 page,
+    rendered at 300 dpi, the top 120 pt OCR'd with the German model: (image, page, scale)."""
     c = canvas.Canvas(str(path), pagesize=A4)
-    c.setFont("Times-Roman", 9)
+    c.setFont(font, 9)
     y = A4[1] - 80
-    for text, x in (("Harnstoff", 60), ("3,3", 300), ("mmol/l", 360), ("2,8 bis 7,2", 460)):
+    for text, x in texts:
         c.drawString(x, y, text)
+    if rule_x is not None:
+        c.setLineWidth(0.8)
+        c.line(rule_x, y - 4, rule_x, y + 10)
     c.save()
     r = render_page(path, 0, 300)
-    crop = r.image.crop((0, 0, r.image.width, int(120 * r.scale)))
-    image = preprocess(crop, dpi=300, deskew=False).image
-    page = ocr_page(image, 1, r.width_pt, 120.0, "deu")
-    return image, page, r.scale
+    image = preprocess(r.image.crop((0, 0, r.image.width, int(120 * r.scale))), dpi=300, deskew=False).image
+    return image, ocr_page(image, 1, r.width_pt, 120.0, "deu"), r.scale
+
+
+@pytest.fixture(scope="module")
+def row_page(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One table row in 9-pt Times with wide gaps."""
+    texts = (("Harnstoff", 60.0), ("3,3", 300.0), ("mmol/l", 360.0), ("2,8 bis 7,2", 460.0))
+    return _ocr_strip(tmp_path_factory.mktemp("reread") / "row.pdf", "Times-Roman", texts)
 
 
 def test_parse_tsv_gives_typed_columns() -> None:
@@ -454,19 +461,9 @@ def test_comment_sentence_with_two_header_words_is_not_a_table_header() -> None:
 
 @pytest.fixture(scope="module")
 def name_page(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A patient name in 9-pt Helvetica with a box's edge just left of it, 300 dpi, OCR'd."""
-    path = tmp_path_factory.mktemp("reread") / "name.pdf"
-    c = canvas.Canvas(str(path), pagesize=A4)
-    c.setFont("Helvetica", 9)
-    y = A4[1] - 80
-    c.drawString(60, y, "Patient")
-    c.drawString(300, y, "Wagner, Katharina")
-    c.setLineWidth(0.8)
-    c.line(296, y - 4, 296, y + 10)
-    c.save()
-    r = render_page(path, 0, 300)
-    image = preprocess(r.image.crop((0, 0, r.image.width, int(120 * r.scale))), dpi=300, deskew=False).image
-    return image, ocr_page(image, 1, r.width_pt, 120.0, "deu"), r.scale
+    """A patient name in 9-pt Helvetica with a box's edge just left of it."""
+    texts = (("Patient", 60.0), ("Wagner, Katharina", 300.0))
+    return _ocr_strip(tmp_path_factory.mktemp("reread") / "name.pdf", "Helvetica", texts, rule_x=296.0)
 
 
 @pytest.mark.parametrize(
