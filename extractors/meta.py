@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -20,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word, WordSource
 from extractors.layout import line_font_size
-from extractors.rules import given_name_key, lexicon
+from extractors.rules import given_name_key, lexicon, unaccented
 from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 # ---------------------------------------------------------------- dates
@@ -162,18 +161,13 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
 MISREAD_KEY_SCORE = 85  # rapidfuzz ratio of an OCR'd key word to a lexicon key ("exe" ~ "sexe": 85.7)
 
 
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 @cache
 def _folded_keys(phrases: bool) -> dict[int, dict[str, str]]:
     """Plain meta keys (``Lexicon.meta_words`` / ``meta_phrases``) folded, by word count."""
     lex = lexicon()
     out: dict[int, dict[str, str]] = {}
     for key, field in (lex.meta_phrases if phrases else lex.meta_words).items():
-        out.setdefault(key.count(" ") + 1, {})[_folded(key)] = field
+        out.setdefault(key.count(" ") + 1, {})[unaccented(key)] = field
     return out
 
 
@@ -197,7 +191,7 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
             start = offs[first][0]
             if any(h.start <= start < h.end or start <= h.start < offs[i][1] for h in found):
                 break
-            core = _folded(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":."))
+            core = unaccented(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":."))
             tokens = core.split()
             if n == 1 and (len(core) < 3 or not core.isalpha()):
                 continue

@@ -540,11 +540,6 @@ def merged_row_words(
     return _grouped_regions(boxes, scale_x, scale_y, size)
 
 
-def _same_row(a: Word, b: Word) -> bool:
-    overlap = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
-    return overlap >= 0.5 * min(a.bbox.height, b.bbox.height)
-
-
 def _garbled(word: Word, words: Sequence[Word], typical: float) -> bool:
     """Letters read with almost no confidence, at a word's height, not where a unit is
     printed (after a number: units have their own repairs)."""
@@ -552,7 +547,7 @@ def _garbled(word: Word, words: Sequence[Word], typical: float) -> bool:
     letters = _letters(text)
     if word.confidence >= GARBLED_CONFIDENCE or word.bbox.height < typical or letters < 3 or letters < 0.75 * len(text):
         return False
-    before = [o for o in words if o.bbox.x1 <= word.bbox.x0 and _same_row(o, word)]
+    before = [o for o in words if o.bbox.x1 <= word.bbox.x0 and _same_line(o, word)]
     return not before or parse_number(max(before, key=lambda o: o.bbox.x1).text) is None
 
 
@@ -571,7 +566,7 @@ def garbled_row_words(
     boxes = []
     for w in words:
         if _garbled(w, words, typical):
-            after = [o.bbox.x0 for o in words if o.bbox.x0 >= w.bbox.x1 and _same_row(o, w)]
+            after = [o.bbox.x0 for o in words if o.bbox.x0 >= w.bbox.x1 and _same_line(o, w)]
             right = max(min(after + [w.bbox.x1 + GARBLED_REACH * typical]), w.bbox.x1 + typical)
             boxes.append(([w.bbox.x0 - typical, w.bbox.top - 0.3 * typical, right, w.bbox.bottom + 0.3 * typical], w))
     return _grouped_regions(boxes, scale_x, scale_y, size)
@@ -580,7 +575,7 @@ def garbled_row_words(
 def reads_the_garbage(new: Sequence[Word], garbage: Sequence[Word]) -> bool:
     """New words in the garbage's place, read surely (mean confidence 0.8 or more) and
     with no fewer letters than the garbage had."""
-    over = [n for n in new if any(_same_row(n, g) and n.bbox.x0 < g.bbox.x1 and g.bbox.x0 < n.bbox.x1 for g in garbage)]
+    over = [n for n in new if any(_same_line(n, g) and n.bbox.x0 < g.bbox.x1 and g.bbox.x0 < n.bbox.x1 for g in garbage)]
     if not over:
         return False
     return fmean(n.confidence for n in over) >= 0.8 and sum(_letters(n.text) for n in new) >= sum(_letters(g.text) for g in garbage)

@@ -163,8 +163,13 @@ def _given_names() -> frozenset[str]:
     return frozenset(names)
 
 
+def unaccented(text: str) -> str:
+    """Lower case without accents ("Prélevé" -> "preleve")."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
 def given_name_key(token: str) -> str:
     """Lower case without accents or edge punctuation: OCR and old systems drop accents
     ('Helene' is 'Hélène')."""
-    folded = unicodedata.normalize("NFKD", token.strip(",.;:()").lower())
-    return "".join(c for c in folded if not unicodedata.combining(c))
+    return unaccented(token.strip(",.;:()"))

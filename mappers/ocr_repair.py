@@ -66,11 +66,17 @@ def infer_unit(
     several do and those rows printed none or several of them, or the analyte has no spans.
     ``unspanned``: a unit without a span counts as holding anything (used when the test's
     code already allows one unit only: "Lymphocytes" without "abs." is the % test)."""
-    bounds = [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
+    bounds = range_bounds(rng)
     fits = _fitting_units(component_key, accepted, [value, *bounds], unspanned)
     if not fits and bounds:
         fits = _fitting_units(component_key, accepted, [value], unspanned)
     return _one_unit(component_key, fits) or _one_unit(component_key, _printed_like(fits, printed)) or None
+
+
+def range_bounds(rng: Range | None) -> list[float]:
+    """A range's positive bounds: what an analyte's span must hold besides the value (a
+    lower bound of 0 holds in any unit)."""
+    return [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
 
 
 def _fitting_units(component_key: str, accepted: frozenset[str], points: list[float], unspanned: bool) -> list[str]:
@@ -129,7 +135,7 @@ def label_by_evidence(
         for synonym, comp, score in weak_candidates(v):
             if comp not in cands or score > cands[comp][1]:
                 cands[comp] = (synonym, score)
-    points = [value] + ([b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else [])
+    points = [value, *range_bounds(rng)]
     fits: list[tuple[float, str, str]] = []
     for comp, (synonym, score) in cands.items():
         units = sorted(component_units(comp))

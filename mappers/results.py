@@ -291,11 +291,11 @@ def _likeliest_unit(readings, component_key: str, value: float | None, rng: Rang
     "mg/di" beside a calcium read as 95 for 9,5 with a range of 8,6-10,2 is mg/dl); else
     the best. A unit without a span in the table is not ruled out by it ("mg/di" beside a
     CRP of 0,03 is mg/dl: only mg/l has a span, and it holds 0,03 too)."""
-    from mappers.ocr_repair import plausible_span
+    from mappers.ocr_repair import plausible_span, range_bounds
 
     if len(readings) < 2:
         return readings[0] if readings else None
-    bounds = [b for b in (rng.low, rng.high) if b is not None and b > 0] if rng is not None else []
+    bounds = range_bounds(rng)
     if value is not None or bounds:
         for r in readings:
             span = plausible_span(component_key, r.ucum)

@@ -180,12 +180,9 @@ def _synonym_rows() -> list[Synonym]:
 def label_words() -> frozenset[str]:
     """Every word (3+ letters, lower case, accents dropped) of the label synonyms: the
     vocabulary OCR readings of table labels are checked against."""
-    words: set[str] = set()
-    for syn in _synonym_rows():
-        folded = unicodedata.normalize("NFKD", syn.label.lower())
-        plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
-        words.update(w for w in re.findall(r"[^\W\d_]{3,}", plain))
-    return frozenset(words)
+    from extractors.rules import unaccented
+
+    return frozenset(w for syn in _synonym_rows() for w in re.findall(r"[^\W\d_]{3,}", unaccented(syn.label)))
 
 
 @cache
