@@ -530,4 +530,5 @@ def map_results(rows: Sequence[RawResult], meta: ReportMeta, decimal_comma: bool
     if not printed:
         return mapped
     again = replace(ctx, printed_units=printed)
-    return [map_result(m.raw, again) if m.unit_ucum is None and m.raw.value.source == "ocr" else m for m in mapped]
+    # from the rows as read: a mapped result's row may already be changed (a glued "l" taken back as a digit drops the flag)
+    return [map_result(r, again) if m.unit_ucum is None and r.value.source == "ocr" else m for r, m in zip(rows, mapped)]

@@ -503,3 +503,18 @@ def test_bilingual_label_without_spaces_around_its_slash_names_the_test_both_hal
 ) -> None:
     assert map_result(_ocr_row(label, value, unit, rng), FR).loinc == loinc
     assert map_result(_ocr_row("Na/K", "30", None, None), FR).loinc is None  # halves naming two tests: no guess
+
+
+def test_second_mapping_pass_starts_from_the_rows_as_read() -> None:
+    # "ALAT 8l" (81, its 1 read as a glued low flag) with its unit lost: the first pass takes
+    # the l back as a digit; the pass that infers the unit from the AST printed in U/l must
+    # do the same, not start from a row whose flag the first pass already dropped
+    def row(i: int, label: str, value: str, unit: str | None, rng: str, flag: str | None = None) -> RawResult:
+        r = raw(label, value, unit, rng, confidence=0.9).model_copy(update={"index": i})
+        if flag is not None:
+            glued = r.value.model_copy(update={"text": flag, "bbox": r.value.bbox.model_copy(update={"x0": r.value.bbox.x1})})
+            r = r.model_copy(update={"flag": glued})
+        return r
+
+    out = map_results([row(0, "ASAT", "30", "U/l", "< 35"), row(1, "ALAT", "8", None, "< 35", flag="l")], ReportMeta(language="fr"), True)
+    assert (out[1].value, out[1].unit_ucum) == (81.0, "U/L") and "unit-inferred" in out[1].notes
