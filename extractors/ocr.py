@@ -42,8 +42,8 @@ from PIL import Image
 from extractors.preprocess import (
     Orientation,
     at_most_dpi,
+    blobs_stand_tall,
     detect_orientation,
-    lines_look_vertical,
     preprocess,
     rotate_right_angle,
     to_array,
@@ -847,6 +847,15 @@ def ocr_pdf_page_detailed(
             looks[(id(img), turn)] = detect_ocr_language_detailed(turned(img, turn), dpi=rendered.dpi)
         return looks[(id(img), turn)]
 
+    counted: dict[int, tuple[int, int]] = {}
+    if pre.blob_shapes is not None:  # the clean-up counted them on this very image
+        counted[id(image)] = pre.blob_shapes
+
+    def blob_counts(img: Image.Image) -> tuple[int, int]:  # word_blob_shapes, once per image
+        if id(img) not in counted:
+            counted[id(img)] = word_blob_shapes(to_array(img))
+        return counted[id(img)]
+
     def reads_better_turned(img: Image.Image, turn: int) -> bool:  # the quick looks decide before a full pass
         return look(img, turn)[1] > look(img)[1] + LOOK_MARGIN
 
@@ -864,7 +873,7 @@ def ocr_pdf_page_detailed(
                 rotation = found.rotate
                 use_lang = look(image, rotation)[0]
                 image = turned(image, rotation)
-            elif not lines_look_vertical(to_array(image)) and reads_better_turned(image, 180):
+            elif not blobs_stand_tall(blob_counts(image)) and reads_better_turned(image, 180):
                 # OSD unsure or says upright: the page turned over reads clearly better
                 rotation, use_lang, image = 180, look(image, 180)[0], turned(image, 180)
         timings["language"] = time.perf_counter() - t
@@ -876,12 +885,12 @@ def ocr_pdf_page_detailed(
 
     # a page whose word blobs still stand tall was read sideways, however sure tesseract was
     # (OSD on the cleaned page could not tell; sideways text read at mean confidence 0.53-0.57)
-    gray = to_array(image)
-    sideways = lines_look_vertical(gray)
+    shapes = blob_counts(image)
+    sideways = blobs_stand_tall(shapes)
     # a page read as a handful of words though it is full of ink was read in the wrong turn,
     # however sure tesseract was of those few (a sideways page set in a monospaced font: its
     # letters stand apart, so the blob test cannot tell; OSD had no answer)
-    sparse = len(page.words) < SPARSE_WORDS and sum(word_blob_shapes(gray)) >= SPARSE_INK_BLOBS
+    sparse = len(page.words) < SPARSE_WORDS and sum(shapes) >= SPARSE_INK_BLOBS
     if page.quality < LOW_CONFIDENCE or sideways or sparse:  # upside-down or sideways page that slipped through
         t = time.perf_counter()
         found = osd(image)

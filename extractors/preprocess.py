@@ -52,6 +52,7 @@ class Preprocessed:
     flattened: bool  # uneven illumination was removed
     sharpened: bool = False  # blurred page (photo): sharpened instead of contrast-stretched
     straightened: bool = False  # a photographed page's text lines, tilted by different angles, were made level
+    blob_shapes: tuple[int, int] | None = None  # word_blob_shapes of ``image``, when already counted
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
@@ -110,7 +111,12 @@ def lines_look_vertical(gray: np.ndarray) -> bool:
 
     (On upright and sideways scans of the seed layouts the majority is 2.5-30x either way.)
     """
-    wide, tall = word_blob_shapes(gray)
+    return blobs_stand_tall(word_blob_shapes(gray))
+
+
+def blobs_stand_tall(shapes: tuple[int, int]) -> bool:
+    """:func:`lines_look_vertical` from counts already made by :func:`word_blob_shapes`."""
+    wide, tall = shapes
     return tall >= 10 and tall > 2 * wide
 
 
@@ -365,9 +371,11 @@ def preprocess(
     timings["clean"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    shapes: tuple[int, int] | None = None
     if rotation is None:
         rotation = 0
-        if lines_look_vertical(gray):
+        shapes = word_blob_shapes(gray)
+        if blobs_stand_tall(shapes):
             guess = detect_orientation(Image.fromarray(gray), dpi)
             rotation = guess.rotate if guess is not None else 0  # OCR confidence decides later
     gray = rotate_right_angle(gray, rotation)
@@ -380,6 +388,8 @@ def preprocess(
     if deskew and flattened:  # uneven light: a photographed page, maybe not square to the camera
         gray, straightened = straighten_lines(gray)
     timings["deskew"] = time.perf_counter() - t
+    if rotation % 360 or skew or straightened:  # counted on the page before it was turned
+        shapes = None
     return Preprocessed(
         image=Image.fromarray(gray),
         rotation=rotation % 360,
@@ -388,5 +398,6 @@ def preprocess(
         flattened=flattened,
         sharpened=sharpened,
         straightened=straightened,
+        blob_shapes=shapes,
         timings=timings,
     )

@@ -100,13 +100,14 @@ def bench(
     input_path: Path = typer.Argument(Path("seeds/sample"), exists=True),
     out: Path = typer.Option(Path("out-bench"), "--out"),
     repeat: int = typer.Option(1, help="Passes over the input"),
+    rounds: int = typer.Option(1, help="Interleaved rounds of every measurement; the fastest of each is reported"),
     ocr: bool = typer.Option(False, "--ocr", help="Also benchmark OCR (scanned inputs; 1 and 2 workers; bare tesseract)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Pages per second and peak memory: full pipeline next to raw pdfplumber (and OCR)."""
     from flows.bench import run_bench
 
-    result = run_bench(input_path, out, repeat=repeat, ocr=ocr)
+    result = run_bench(input_path, out, repeat=repeat, ocr=ocr, rounds=rounds)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
 

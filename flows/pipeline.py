@@ -273,6 +273,13 @@ def warm_up() -> None:
     pa.Table.from_pylist([], schema=OBSERVATION_SCHEMA)  # pyarrow imports pandas on first use
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone or unreadable: the conversion itself reports it
+        return 0
+
+
 def convert_batch(items: Sequence[tuple[Path, str]], settings: Settings, pool: ProcessPoolExecutor | None = None) -> list[DocResult]:
     """Convert a batch, in worker processes when ``settings.workers > 1``; then write the
     batch's Parquet part and append the ledger (in that order: a crash in between redoes
@@ -281,11 +288,16 @@ def convert_batch(items: Sequence[tuple[Path, str]], settings: Settings, pool: P
 
     args = [(p, settings, stem) for p, stem in items]
     warm_up()
-    if pool is not None:
-        results = list(pool.map(_convert_star, args))
-    elif settings.workers > 1 and len(items) > 1:
-        with ProcessPoolExecutor(max_workers=settings.workers, initializer=_init_worker) as ex:
-            results = list(ex.map(_convert_star, args))
+    if pool is not None or (settings.workers > 1 and len(items) > 1):
+        # largest files first: the batch ends when its last document does, and a long scan
+        # started last would leave the other workers idle (results keep the batch's order)
+        order = sorted(range(len(args)), key=lambda i: -_file_size(args[i][0]))
+        if pool is not None:
+            done = list(pool.map(_convert_star, [args[i] for i in order]))
+        else:
+            with ProcessPoolExecutor(max_workers=settings.workers, initializer=_init_worker) as ex:
+                done = list(ex.map(_convert_star, [args[i] for i in order]))
+        results = [r for _, r in sorted(zip(order, done), key=lambda pair: pair[0])]
     else:
         results = [_convert_star(a) for a in args]
     tables = [r.table for r in results if r.table is not None and r.table.num_rows]

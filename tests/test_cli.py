@@ -104,3 +104,35 @@ def test_eval_counts_a_missing_bundle(runner: CliRunner, evaluated: tuple[Path, 
     result = runner.invoke(app, ["eval", "--truth", str(docs), "--pred", str(partial)])
     assert result.exit_code == 0
     assert "1 without bundle" in result.output
+
+
+def test_bench_compares_the_fastest_round_of_each_measurement() -> None:
+    from flows.bench import _fastest
+
+    rows = [
+        {"mode": "tesseract-cli", "workers": 1, "seconds": 10.0, "pages": 5},
+        {"mode": "pipeline-ocr", "workers": 1, "seconds": 13.0, "pages": 5},
+        {"mode": "tesseract-cli", "workers": 1, "seconds": 8.0, "pages": 5},
+        {"mode": "pipeline-ocr", "workers": 1, "seconds": 12.0, "pages": 5},
+        {"mode": "tesseract-cli", "workers": 1, "seconds": 9.0, "pages": 5},
+        {"mode": "pipeline-ocr", "workers": 1, "seconds": 14.0, "pages": 5},
+    ]
+    best = {r["mode"]: r for r in _fastest(rows)}
+    assert (best["tesseract-cli"]["seconds"], best["tesseract-cli"]["slowest_seconds"]) == (8.0, 10.0)
+    assert (best["pipeline-ocr"]["seconds"], best["pipeline-ocr"]["slowest_seconds"]) == (12.0, 14.0)
+    assert best["pipeline-ocr"]["rounds"] == 3
+
+
+def test_bench_runs_every_measurement_once_per_round(runner: CliRunner, tmp_path: Path) -> None:
+    """Each round converts every page, into a folder of its own (no round overwrites the
+    bundles another wrote)."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    good_report(inbox / "a.pdf", 0)
+    result = runner.invoke(app, ["bench", str(inbox), "--out", str(tmp_path / "bench"), "--rounds", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index('{\n  "files"'):])
+    pipeline_rounds = [r for r in summary["all_rounds"] if r["mode"] == "pipeline"]
+    assert len(pipeline_rounds) == 2 and all(r["pages"] == 1 for r in pipeline_rounds)
+    assert len([r for r in summary["all_rounds"] if r["mode"] == "pdfplumber-words"]) == 2
+    assert all((tmp_path / "bench" / f"r{n}" / "bundles" / "a.json").exists() for n in (0, 1))

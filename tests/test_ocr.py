@@ -257,6 +257,17 @@ def test_vertical_lines_detected_cheaply(top_image: tuple[Image.Image, float]) -
     assert lines_look_vertical(np.rot90(gray).copy())
 
 
+def test_clean_up_hands_on_its_blob_count_only_for_the_page_it_counted(top_image: tuple[Image.Image, float]) -> None:
+    from extractors.preprocess import word_blob_shapes
+
+    image, _ = top_image
+    level = preprocess(image, dpi=DPI, deskew=False)
+    assert level.rotation == 0 and level.blob_shapes == word_blob_shapes(to_array(level.image))
+    assert preprocess(image, dpi=DPI, rotation=90, deskew=False).blob_shapes is None  # not counted at all
+    turned = preprocess(Image.fromarray(np.rot90(to_array(image)).copy()), dpi=DPI, deskew=False)
+    assert turned.rotation in (90, 270) and turned.blob_shapes is None  # counted before the turn: not this page's
+
+
 @pytest.mark.parametrize("angle", [2.0, -2.0, 0.7])
 def test_deskew_estimate_within_half_degree(top_image: tuple[Image.Image, float], angle: float) -> None:
     gray = to_array(top_image[0])
@@ -434,7 +445,7 @@ def test_sideways_page_read_as_a_handful_of_words_is_turned(tmp_path: Path, monk
             c.drawString(x, A4[0] - 60 - 14 * i, text)
     c.save()
     monkeypatch.setattr(ocr_module, "detect_orientation", lambda *a, **k: None)
-    monkeypatch.setattr(ocr_module, "lines_look_vertical", lambda *a, **k: False)
+    monkeypatch.setattr(ocr_module, "blobs_stand_tall", lambda *a, **k: False)
     monkeypatch.setattr(ocr_module, "LOW_CONFIDENCE", 0.0)
     result = ocr_pdf_page_detailed(path, 0, "deu", dpi=150)
     assert result.page.rotation in (90, 270) and result.page.quality > 0.7

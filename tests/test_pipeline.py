@@ -187,6 +187,41 @@ def test_rerun_is_incremental_and_outputs_are_byte_identical(tmp_path: Path) -> 
     assert bundles(fresh) == before
 
 
+def test_a_batch_in_workers_starts_the_largest_file_first_and_keeps_its_order(tmp_path: Path) -> None:
+    """Workers take the largest file first (the batch ends when its last document does);
+    results, ledger and Parquet rows keep the batch's own order, and the outputs are the
+    ones a single process writes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.pipeline import convert_batch
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for i in range(3):
+        good_report(inbox / f"r{i}.pdf", i)
+    big = inbox / "r1.pdf"
+    big.write_bytes(big.read_bytes() + b"\n%" + b"padding" * 4000 + b"\n")  # trailing bytes: still the same report
+    items = [(inbox / f"r{i}.pdf", f"r{i}") for i in range(3)]
+
+    class Recording(ThreadPoolExecutor):  # the pool the Prefect flow hands in; records the order it is fed
+        fed: list[str] = []
+
+        def map(self, fn, *iterables, **kw):  # type: ignore[no-untyped-def, override]
+            args = list(iterables[0])
+            Recording.fed = [a[2] for a in args]
+            return super().map(fn, args, **kw)
+
+    with Recording(max_workers=2) as pool:
+        results = convert_batch(items, settings(tmp_path / "pooled"), pool=pool)  # type: ignore[arg-type]
+    assert Recording.fed[0] == "r1"
+    assert [r.outcome.source.stem for r in results] == ["r0", "r1", "r2"]
+    ledger = [json.loads(line)["stem"] for line in (tmp_path / "pooled" / "ledger.jsonl").read_text().splitlines()]
+    assert ledger == ["r0", "r1", "r2"]
+    alone = convert_batch(items, settings(tmp_path / "alone"))
+    assert [r.outcome.model_dump(exclude={"bundle_path"}) for r in alone] == [r.outcome.model_dump(exclude={"bundle_path"}) for r in results]
+    assert bundles(tmp_path / "alone") == bundles(tmp_path / "pooled")
+
+
 def test_new_documents_are_added_incrementally(tmp_path: Path) -> None:
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()

@@ -334,6 +334,31 @@ def test_image_opened_from_a_file_is_handed_to_tesseract_untagged(tmp_path: Path
     assert _untagged(fresh) is fresh
 
 
+def test_grey_pixels_handed_over_raw_read_as_the_encoded_image(row_page) -> None:  # type: ignore[no-untyped-def]
+    """A grey image goes to tesseract as raw pixels (no BMP encoding): the page pass and the
+    cell reads see exactly what the encoded image gave them (cells at the 96 dpi its
+    header declared)."""
+    import numpy as np
+
+    from extractors.tesseract import CELL_DPI, _set_image
+
+    image, _, _ = row_page
+    eng = engine("deu")
+    raw = eng.read_page(image, 4, 300)
+    encoded = eng.read_page(image.convert("RGB"), 4, 300)  # not grey: tesserocr's own encoding
+    assert raw == encoded and "Harnstoff" in raw["text"]
+    cell = np.asarray(image)[:, 1100:1400]
+    api = eng._api
+    _set_image(api, cell)
+    api.SetSourceResolution(CELL_DPI)
+    by_bytes = api.GetUTF8Text()
+    assert "3" in by_bytes
+    from PIL import Image
+
+    api.SetImage(Image.fromarray(cell))
+    assert api.GetUTF8Text() == by_bytes
+
+
 def _ocr_words(boxes: list[tuple[str, float, float]], top: float = 300.0, size: float = 8.0) -> list[Word]:
     return [Word(text=t, bbox=BBox(x0=a, top=top, x1=b, bottom=top + size), page=1, font_size=size, confidence=0.9,
                  source=WordSource.OCR) for t, a, b in boxes]
