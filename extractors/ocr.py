@@ -52,6 +52,7 @@ from extractors.preprocess import (
 from extractors.render import DEFAULT_DPI, render_page
 from extractors.rules import fold_word, known_words
 from extractors.tesseract import Engine, engine
+from extractors.timing import again, stage
 from extractors.values import is_flag, parse_number, parse_range
 from mappers.units import is_printed_unit
 from models import BBox, Page, Word, WordSource
@@ -668,12 +669,37 @@ def ocr_page(
     scale_x = image.width / page_width_pt
     scale_y = image.height / page_height_pt
     scale = (scale_x + scale_y) / 2
-    gray = to_array(image)
-    rulings = find_rulings(gray, scale)
-    clean = Image.fromarray(erase_rulings(gray, rulings)) if erase_rules else image
+    with stage("rules"):
+        gray = to_array(image)
+        rulings = find_rulings(gray, scale)
+        clean = Image.fromarray(erase_rulings(gray, rulings)) if erase_rules else image
     eng = engine(lang)
-    data = eng.read_page(clean, psm, dpi=72.0 * scale)
-    words = words_from_tesseract(data, page_number, scale_x, scale_y)
+    with stage("page pass"):
+        data = eng.read_page(clean, psm, dpi=72.0 * scale)
+        words = words_from_tesseract(data, page_number, scale_x, scale_y)
+    with stage("region re-reads"):
+        words = _read_unread_regions(eng, clean, words, page_number, scale_x, scale_y)
+    if REREAD_DOUBTFUL:
+        with stage("cell re-reads"):
+            words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)
+    quality = round(fmean(w.confidence for w in words), 3) if words else 0.0
+    return Page(
+        number=page_number,
+        width=round(page_width_pt, 3),
+        height=round(page_height_pt, 3),
+        words=words,
+        source=WordSource.OCR,
+        route_reason=route_reason,
+        quality=quality,
+        rotation=rotation % 360,
+        rulings_y=rulings.horizontal_y,
+    )
+
+
+def _read_unread_regions(
+    eng: Engine, clean: Image.Image, words: tuple[Word, ...], page_number: int, scale_x: float, scale_y: float
+) -> tuple[Word, ...]:
+    """The page pass's words with what its picture regions and merged rows hold, read apart."""
     if READ_UNREAD_REGIONS:
         pictures = picture_regions(eng, clean)
         if pictures:
@@ -688,20 +714,7 @@ def ocr_page(
                 new = text_in_regions(eng, clean, rest, [region], page_number, scale_x, scale_y)
                 if accept(new, garbage):
                     words = rest + new
-    if REREAD_DOUBTFUL:
-        words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)
-    quality = round(fmean(w.confidence for w in words), 3) if words else 0.0
-    return Page(
-        number=page_number,
-        width=round(page_width_pt, 3),
-        height=round(page_height_pt, 3),
-        words=words,
-        source=WordSource.OCR,
-        route_reason=route_reason,
-        quality=quality,
-        rotation=rotation % 360,
-        rulings_y=rulings.horizontal_y,
-    )
+    return words
 
 
 # --- language ------------------------------------------------------------------------------
@@ -752,8 +765,9 @@ def detect_ocr_language_detailed(image: Image.Image, default: str = DEFAULT_LANG
     model for 32 of 33 upright scans (top 40%: 33 of 33 for 0.42 s; 100 dpi: 30 of 33) —
     much less than a second full pass when the default model was the wrong guess.
     """
-    crop, crop_dpi = at_most_dpi(image.crop((0, 0, image.width, max(1, int(image.height * 0.3)))), dpi, 150.0)
-    data = run_tesseract(crop, "eng", psm=6, dpi=crop_dpi)
+    with stage("language look"):
+        crop, crop_dpi = at_most_dpi(image.crop((0, 0, image.width, max(1, int(image.height * 0.3)))), dpi, 150.0)
+        data = run_tesseract(crop, "eng", psm=6, dpi=crop_dpi)
     pairs = [(str(t), float(c)) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
     conf = fmean(c for _, c in pairs) / 100.0 if pairs else 0.0
     return choose_language(language_scores([t for t, _ in pairs]), default=default), conf
@@ -816,13 +830,22 @@ def ocr_pdf_page_detailed(
 
     ``rotation_hint``: the turn an earlier page of the document needed; tried first, and
     re-checked like any other guess when the page reads badly."""
+    with stage("OCR, other"):  # what the stages inside leave: choices, caches, quality
+        return _ocr_pdf_page_detailed(pdf_path, page_index, lang, dpi, psm, route_reason, rotation_hint)
+
+
+def _ocr_pdf_page_detailed(
+    pdf_path: Path, page_index: int, lang: str | None, dpi: float, psm: int, route_reason: str, rotation_hint: int
+) -> OcrResult:
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    rendered = render_page(pdf_path, page_index, dpi)
+    with stage("render"):
+        rendered = render_page(pdf_path, page_index, dpi)
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pre = preprocess(rendered.image, dpi=rendered.dpi, rotation=rotation_hint or None, one_bit=rendered.one_bit)
+    with stage("clean-up"):
+        pre = preprocess(rendered.image, dpi=rendered.dpi, rotation=rotation_hint or None, one_bit=rendered.one_bit)
     timings["preprocess"] = time.perf_counter() - t
     image, rotation = pre.image, pre.rotation
 
@@ -839,7 +862,8 @@ def ocr_pdf_page_detailed(
         if turn % 360 == 0:
             return img
         if (id(img), turn) not in turns:
-            turns[(id(img), turn)] = Image.fromarray(rotate_right_angle(to_array(img), turn))
+            with stage("turn checks"):
+                turns[(id(img), turn)] = Image.fromarray(rotate_right_angle(to_array(img), turn))
         return turns[(id(img), turn)]
 
     def look(img: Image.Image, turn: int = 0) -> tuple[str, float]:  # (language, confidence), each look once
@@ -853,7 +877,8 @@ def ocr_pdf_page_detailed(
 
     def blob_counts(img: Image.Image) -> tuple[int, int]:  # word_blob_shapes, once per image
         if id(img) not in counted:
-            counted[id(img)] = word_blob_shapes(to_array(img))
+            with stage("turn checks"):
+                counted[id(img)] = word_blob_shapes(to_array(img))
         return counted[id(img)]
 
     def reads_better_turned(img: Image.Image, turn: int) -> bool:  # the quick looks decide before a full pass
@@ -899,7 +924,8 @@ def ocr_pdf_page_detailed(
             # untrusted: a cheap look first, most low pages (faxes, photos) are upright and stay so
             if not trusted and not reads_better_turned(image, turn):
                 continue
-            retry = run(turned(image, turn), (rotation + turn) % 360, use_lang)
+            with again():
+                retry = run(turned(image, turn), (rotation + turn) % 360, use_lang)
             if retry.quality > page.quality:
                 page, upright = retry, turned(image, turn)
         timings["orientation-retry"] = time.perf_counter() - t
@@ -909,7 +935,8 @@ def ocr_pdf_page_detailed(
         if detected != use_lang:
             t = time.perf_counter()
             use_lang = detected
-            page = run(upright, page.rotation, use_lang)
+            with again():
+                page = run(upright, page.rotation, use_lang)
             timings["language-retry"] = time.perf_counter() - t
     return OcrResult(page=page, timings=timings, lang=use_lang, skew_deg=pre.skew_deg)
 

@@ -138,12 +138,14 @@ def detect_orientation(image: Image.Image, dpi: float = 300) -> Orientation | No
     """Tesseract OSD (in-process, on a copy of at most ``OSD_DPI``); ``None`` when it fails
     (sparse page) or is not confident."""
     from extractors.tesseract import osd_engine
+    from extractors.timing import stage
 
-    small, small_dpi = at_most_dpi(image.convert("L"), dpi, OSD_DPI)
-    try:
-        osd = osd_engine().detect(small, small_dpi)
-    except (RuntimeError, ValueError):
-        return None
+    with stage("orientation (OSD)"):
+        small, small_dpi = at_most_dpi(image.convert("L"), dpi, OSD_DPI)
+        try:
+            osd = osd_engine().detect(small, small_dpi)
+        except (RuntimeError, ValueError):
+            return None
     if osd is None or osd.rotate not in (0, 90, 180, 270) or osd.confidence < OSD_MIN_CONFIDENCE:
         return None
     return Orientation(rotate=osd.rotate, confidence=osd.confidence)

@@ -47,6 +47,8 @@ elif mode.startswith("pipeline"):
     from flows.pipeline import Settings, convert_document, convert_batch, warm_up
     warm_up()  # what a batch run loads once before its workers fork: start-up, not per page
 import_s = time.perf_counter() - t_import
+from extractors import timing
+timing.reset()
 pages = 0
 t0 = time.perf_counter()
 if mode == "pdfplumber-words":
@@ -70,8 +72,10 @@ elif mode == "pipeline-ocr":
     res = convert_batch([(Path(f), Path(f).stem) for f in files], s)
     pages = sum(r.outcome.pages for r in res)
 elapsed = time.perf_counter() - t0
+stages = timing.reset()  # recorded in this process only: a one-worker run's whole breakdown
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"mode": mode, "pages": pages, "seconds": elapsed, "import_seconds": import_s, "peak_rss_mb": rss / 1024}))
+print(json.dumps({"mode": mode, "pages": pages, "seconds": elapsed, "import_seconds": import_s, "peak_rss_mb": rss / 1024,
+                  "stages": stages if workers == 1 else {}}))
 """
 
 
@@ -155,6 +159,24 @@ def _tesseract_api(images: list[tuple[Path, str]], out: Path, workers: int) -> d
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "import_seconds": max(r["import_seconds"] for r in results)}
 
 
+def _stage_table(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Print where a one-worker pipeline run's time went, stage by stage (each stage's own
+    time: see :mod:`extractors.timing`); the rest of the run (batch bookkeeping, Parquet
+    part, ledger) is "not in a stage"."""
+    pages = max(1, run["pages"])
+    stages = sorted(run["stages"].items(), key=lambda kv: kv[1], reverse=True)
+    stages.append(("not in a stage", max(0.0, run["seconds"] - sum(s for _, s in stages))))
+    table = Table(title=f"where the time went ({run['mode']}, 1 worker, {run['seconds']:.2f} s)")
+    for col in ("stage", "seconds", "s/page", "share"):
+        table.add_column(col, justify="right")
+    out = []
+    for name, seconds in stages:
+        table.add_row(name, f"{seconds:.2f}", f"{seconds / pages:.3f}", f"{100 * seconds / run['seconds']:.1f}%")
+        out.append({"stage": name, "seconds": seconds, "seconds_per_page": seconds / pages})
+    Console().print(table)
+    return out
+
+
 def _fastest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (measurement, workers): the fastest round, with the slowest round's seconds beside
     it. This machine's timings drift by 15-20 % over minutes, so rounds are interleaved
@@ -208,6 +230,9 @@ def run_bench(input_path: Path, out: Path, repeat: int = 1, ocr: bool = False, r
         table.add_row(*cells)
     Console().print(table)
     summary: dict[str, Any] = {"files": len(files), "rounds": max(1, rounds), "measurements": rows, "all_rounds": raw_rows}
+    one = next((r for r in rows if r["mode"] in ("pipeline", "pipeline-ocr") and r["workers"] == 1 and r.get("stages")), None)
+    if one is not None:
+        summary["stages"] = _stage_table(one)
     if not ocr:
         raw, full = rows[0], rows[1]
         summary["pipeline_over_raw"] = full["seconds"] / raw["seconds"] if raw["seconds"] else None

@@ -31,6 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from extractors.timing import stage
 from models import ConversionOutcome, MappedResult, SourceDocument, WordSource
 
 log = logging.getLogger("pdf2fhir")
@@ -80,24 +81,29 @@ def convert_document(path: Path, settings: Settings, stem: str | None = None) ->
     src = source_document(path, data).model_copy(update={"stem": stem or path.stem})
     t0 = time.perf_counter()
     try:
-        doc = extract_document(path, force_ocr=settings.force_ocr, source=src)
+        with stage("open, text layer, routing"):  # OCR stages inside count apart
+            doc = extract_document(path, force_ocr=settings.force_ocr, source=src)
         timings["extract"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        report = parse_document(doc, accept_label=_known_label)
-        results = map_results(report.rows, report.meta, report.decimal_comma)
-        results = [_apply_threshold(r, settings.auto_accept) for r in results]
+        with stage("parse"):
+            report = parse_document(doc, accept_label=_known_label)
+        with stage("map"):
+            results = map_results(report.rows, report.meta, report.decimal_comma)
+            results = [_apply_threshold(r, settings.auto_accept) for r in results]
         timings["parse_map"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         if not results and report.meta.patient.family is None:
             return DocResult(_quarantine(path, doc.source, settings, "no-content", "no lab results and no patient block were found"), timings=timings)
-        bundle = build_bundle(
-            report,
-            results,
-            pdf_bytes=data if settings.embed_pdf else None,
-            pdf_url=None if settings.embed_pdf else path.resolve().as_uri(),
-        )
-        out_path = write_bundle(settings.out_dir, doc.source.stem, bundle_json(bundle))
-        table = results_table(report, results)
+        with stage("FHIR build and validate"):
+            bundle = build_bundle(
+                report,
+                results,
+                pdf_bytes=data if settings.embed_pdf else None,
+                pdf_url=None if settings.embed_pdf else path.resolve().as_uri(),
+            )
+        with stage("write"):
+            out_path = write_bundle(settings.out_dir, doc.source.stem, bundle_json(bundle))
+            table = results_table(report, results)
         timings["fhir_write"] = time.perf_counter() - t2
     except ExtractionError as exc:
         return DocResult(_quarantine(path, src, settings, exc.reason, exc.message), timings=timings)

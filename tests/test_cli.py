@@ -136,3 +136,7 @@ def test_bench_runs_every_measurement_once_per_round(runner: CliRunner, tmp_path
     assert len(pipeline_rounds) == 2 and all(r["pages"] == 1 for r in pipeline_rounds)
     assert len([r for r in summary["all_rounds"] if r["mode"] == "pdfplumber-words"]) == 2
     assert all((tmp_path / "bench" / f"r{n}" / "bundles" / "a.json").exists() for n in (0, 1))
+    stages = {s["stage"]: s["seconds"] for s in summary["stages"]}  # where the fastest round's time went
+    assert {"open, text layer, routing", "parse", "map", "FHIR build and validate", "write"} <= set(stages)
+    fastest = next(r for r in summary["measurements"] if r["mode"] == "pipeline")
+    assert abs(sum(stages.values()) - fastest["seconds"]) < 0.01
