@@ -184,6 +184,7 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
         colon = w.text.endswith(":") or (i + 1 < len(line.words) and line.words[i + 1].text.startswith(":"))
         if not colon:
             continue
+        longest: KeyHit | None = None
         for n in (1, 2, 3):
             first = i - n + 1
             if first < 0 or any(line.words[j].source != WordSource.OCR for j in range(first, i + 1)):
@@ -191,7 +192,7 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
             start = offs[first][0]
             if any(h.start <= start < h.end or start <= h.start < offs[i][1] for h in found):
                 break
-            core = unaccented(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":."))
+            core = unaccented(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":.,;"))  # "naiss,:" for "naiss.:"
             tokens = core.split()
             if n == 1 and (len(core) < 3 or not core.isalpha()):
                 continue
@@ -200,8 +201,9 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
             keys = _folded_keys(phrases=n > 1).get(n, {})
             best = process.extractOne(core, keys.keys(), scorer=fuzz.ratio, score_cutoff=MISREAD_KEY_SCORE)
             if best is not None:
-                out.append(KeyHit(keys[best[0]], li, start, start + len(core)))
-                break
+                longest = KeyHit(keys[best[0]], li, start, start + len(core))
+        if longest is not None:  # the longest key read wins: "Date de naiss" is not a misread "niss"
+            out.append(longest)
     return out
 
 
@@ -398,8 +400,28 @@ def identify_national_id(text: str) -> tuple[str, str | None] | None:
     return (fallback, None) if fallback else None
 
 
-# digit pairs OCR confuses on degraded scans (faxes: 5 read as 8, 0 as 6 or 8, 1 as 7)
-_DIGIT_CONFUSIONS = {"0": "689", "1": "7", "3": "589", "5": "368", "6": "058", "7": "1", "8": "03569", "9": "038"}
+# digit pairs OCR confuses on degraded scans (faxes: 5 read as 8 or 9, 0 as 6 or 8, 1 as 7)
+_DIGIT_CONFUSIONS = {"0": "689", "1": "7", "3": "589", "5": "3689", "6": "058", "7": "1", "8": "03569", "9": "0358"}
+# letters OCR reads for digits inside a long number ("195008209783B" for ...8)
+_LETTER_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8", "Z": "2", "G": "6"})
+_MISREAD_ID = re.compile(r"(?<![\w|])[\dODoIl|SBZG][\dODoIl|SBZG .-]{8,20}[\dODoIl|SBZG](?![\w|])")
+
+
+def misread_national_id(text: str) -> tuple[str, str] | None:
+    """(digits, system) of an OCR'd identifier with letters read for some of its digits
+    (``B`` for 8, ``O`` for 0, ``l`` for 1), when the number with those letters read as
+    digits passes its country's check digits: two check digits of a matricule leave a
+    wrong number about one chance in a hundred. Letters only, at most two, and most of
+    the token digits already."""
+    for m in _MISREAD_ID.finditer(text):
+        raw = m.group(0)
+        letters = sum(not ch.isdigit() and ch not in " .-" for ch in raw)
+        if not 1 <= letters <= 2 or sum(ch.isdigit() for ch in raw) < 9:
+            continue
+        found = identify_national_id(raw.translate(_LETTER_DIGITS))
+        if found is not None and found[1] is not None:
+            return found[0], found[1]
+    return None
 
 
 def repair_matricule(digits: str, birth: str | None = None) -> str | None:
@@ -411,6 +433,11 @@ def repair_matricule(digits: str, birth: str | None = None) -> str | None:
     if len(digits) != 13 or not digits.isdigit() or _id_valid("lu", digits):
         return None
     found: set[str] = set()
+    if birth is not None:  # the printed birth date for a date part read wrong in a digit or two
+        own = birth.replace("-", "")
+        cand = own + digits[8:]
+        if 1 <= sum(a != b for a, b in zip(own, digits[:8])) <= 2 and _id_valid("lu", cand):
+            found.add(cand)
     for i, d in enumerate(digits):
         for alt in _DIGIT_CONFUSIONS.get(d, ""):
             cand = digits[:i] + alt + digits[i + 1 :]
@@ -420,10 +447,31 @@ def repair_matricule(digits: str, birth: str | None = None) -> str | None:
                 born = date(int(cand[:4]), int(cand[4:6]), int(cand[6:8]))
             except ValueError:
                 continue
-            if born.year < 1890 or (birth is not None and born.isoformat() != birth):
+            if born.year < 1890 or born > date.today() or (birth is not None and born.isoformat() != birth):
                 continue
             found.add(cand)
     return found.pop() if len(found) == 1 else None
+
+
+def _id_misread(field: str, value: Value) -> bool:
+    """An OCR'd identifier with letters read for digits that its check digits then accept."""
+    return field == "national_id" and value.words[0].source == WordSource.OCR and misread_national_id(value.text) is not None
+
+
+_MATRICULE_TAIL = re.compile(r"(?<![\d])(\d{3})\s?(\d{2})\s*$")
+
+
+def _matricule_tail(text: str) -> str:
+    """The serial and check digits (``123 45``) ending an OCR'd identifier whose date part
+    came out unreadable ("1989 UN27 638 77"), when the whole is about a matricule long."""
+    m = _MATRICULE_TAIL.search(text)
+    if m is None or not 11 <= sum(ch.isalnum() for ch in text) <= 15:
+        return ""
+    return m.group(1) + m.group(2)
+
+
+def _one_digit_apart(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
 
 
 @cache
@@ -458,6 +506,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
 
     has_given_key = any(h.field == "given" for h in hits)
     found: dict[str, tuple[Value, KeyHit]] = {}
+    unreadable_id: Value | None = None
     by_line: dict[int, list[KeyHit]] = {}
     for h in hits:
         by_line.setdefault(h.line_index, []).append(h)
@@ -484,7 +533,9 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
                 value = _value_below(lines, li, _words_in_span(line, start, end))
             if value is None:
                 continue
-            if not _plausible(field, value.text) and not (field == "sex" and _sex_misread(value)):
+            if not _plausible(field, value.text) and not (field == "sex" and _sex_misread(value)) and not _id_misread(field, value):
+                if field == "national_id" and value.words[0].source == WordSource.OCR and _matricule_tail(value.text):
+                    unreadable_id = unreadable_id or value  # its date part may come from the birth date, below
                 continue
             found[field] = (value, KeyHit(field, li, start, end))
 
@@ -558,12 +609,22 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             nat, nat_system = ident
             nat_src = v.printed()
             conf["national_id"] = 0.98 if nat_system else 0.7
+        elif v.words[0].source == WordSource.OCR and (misread := misread_national_id(v.text)) is not None:
+            nat, nat_system = misread
+            nat_src = v.printed()
+            conf["national_id"] = 0.7  # letters read as digits: the check digits agree, a person confirms
     if nat is None:
         nat, nat_src = _national_id_anywhere(lines, birth)
         if nat:
             ident = identify_national_id(nat)
             nat_system = ident[1] if ident else None
             conf["national_id"] = 0.8
+
+    if nat is None and unreadable_id is not None and birth is not None:
+        cand = birth.replace("-", "") + _matricule_tail(unreadable_id.text)
+        if _id_valid("lu", cand):  # date part misread beyond repair, serial and check digits read: both checks agree
+            nat, nat_system, nat_src = cand, _lu_system(), unreadable_id.printed()
+            conf["national_id"] = 0.6
 
     repaired = False
     if nat is not None and nat_system is None and nat_src is not None and nat_src.source == WordSource.OCR:
@@ -578,6 +639,8 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             conf["birth_date"] = 0.6 if repaired else 0.9
         elif birth is not None and from_id is not None and from_id != birth:
             conf["birth_date"] = min(conf.get("birth_date", 1.0), 0.6)  # the two disagree: a person looks
+            if not repaired and _one_digit_apart(birth, from_id) and birth_src is not None and birth_src.source == WordSource.OCR:
+                birth = from_id  # an OCR'd date one digit off the id's checked digits: the id's reading
 
     dates: dict[str, str | None] = {}
     for field in ("collection_date", "report_date"):

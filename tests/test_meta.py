@@ -239,6 +239,61 @@ def test_matricule_repair_applies_to_ocr_only() -> None:
     assert printed.patient.national_id == "1944082116095" and printed.patient.birth_date is None
 
 
+def _ocr_lines(rows: list[list[tuple[str, float]]], source: WordSource = WordSource.OCR) -> list[TextLine]:
+    out = []
+    for i, row in enumerate(rows):
+        ws = tuple(Word(text=t, bbox=BBox(x0=x, top=100 + 14 * i, x1=x + 6 * len(t), bottom=110 + 14 * i), page=1, font_size=9.0,
+                        source=source, confidence=0.9) for t, x in row)
+        out.append(TextLine(page=1, words=ws, bbox=BBox.enclosing([w.bbox for w in ws])))
+    return out
+
+
+def test_a_matricule_with_a_letter_read_for_a_digit_is_taken_when_its_check_digits_agree() -> None:
+    from extractors.meta import misread_national_id, parse_meta
+
+    assert misread_national_id("195008209783B") == ("1950082097838", "urn:oid:1.3.182.4.4")  # B for 8
+    assert misread_national_id("195008209783S") is None  # 5 fails the check digits
+    assert misread_national_id("19500B2O9783B") is None  # three letters: not a number read with a slip
+    rows = [[("Sozialversicherungsnr.:", 40.0), ("195008209783B", 190.0)]]
+    scanned = parse_meta(_ocr_lines(rows), "de")
+    assert scanned.patient.national_id == "1950082097838" and scanned.confidence["national_id"] <= 0.7
+    assert parse_meta(_ocr_lines(rows, WordSource.TEXT), "de").patient.national_id is None  # a text layer prints what it means
+
+
+def test_a_matricule_date_part_misread_is_repaired_from_the_printed_birth_date() -> None:
+    from extractors.meta import repair_matricule
+
+    assert repair_matricule("1992011908224", birth="1952-01-19") == "1952011908224"  # 5 read 9 on a fax
+    assert repair_matricule("1963010245468", birth="1963-04-02") == "1963040245468"  # 4 read 1: no confusion we list
+    assert repair_matricule("1963010245468") is None  # without the printed date: nothing to go by
+    assert repair_matricule("1952011908224", birth="1952-01-19") is None  # valid already
+    assert repair_matricule("1992011908224", birth="1952-01-18") is None  # the checks fail with that date
+
+
+def test_a_matricule_whose_date_part_is_unreadable_takes_the_printed_birth_date_when_both_checks_agree() -> None:
+    from extractors.meta import parse_meta
+
+    def rows(serial: str) -> list[list[tuple[str, float]]]:
+        return [[("Matricule", 40.0), ("CNS", 95.0), (":", 118.0), ("1989", 128.0), ("UN27", 155.0), (serial, 185.0), ("77", 210.0)],
+                [("Date", 40.0), ("de", 70.0), ("naissance", 85.0), (":", 140.0), ("27.08.1959", 150.0)]]
+
+    scanned = parse_meta(_ocr_lines(rows("638")), "fr")
+    assert scanned.patient.national_id == "1959082763877" and scanned.confidence["national_id"] <= 0.6
+    assert parse_meta(_ocr_lines(rows("639")), "fr").patient.national_id is None  # the check digits disagree
+    assert parse_meta(_ocr_lines(rows("638"), WordSource.TEXT), "fr").patient.national_id is None
+
+
+def test_an_ocr_birth_date_one_digit_off_a_checked_matricule_takes_the_matricule_s() -> None:
+    from extractors.meta import parse_meta
+
+    rows = [[("Date", 40.0), ("de", 70.0), ("naissance:", 85.0), ("02/04/1964", 150.0)],
+            [("Matricule:", 40.0), ("1963040245468", 100.0)]]
+    scanned = parse_meta(_ocr_lines(rows), "fr")
+    assert scanned.patient.birth_date == "1963-04-02" and scanned.confidence["birth_date"] <= 0.6
+    printed = parse_meta(_ocr_lines(rows, WordSource.TEXT), "fr")
+    assert printed.patient.birth_date == "1964-04-02" and printed.confidence["birth_date"] <= 0.6  # printed so: doubted
+
+
 @pytest.mark.parametrize(
     ("words", "field", "value"),
     [
@@ -246,6 +301,7 @@ def test_matricule_repair_applies_to_ocr_only() -> None:
         ([("Probenentuahme:", 40.0), ("12.03.2024", 130.0)], "collection_date", "2024-03-12"),
         ([("Geburtsdalum:", 40.0), ("30.07.1957", 130.0)], "birth_date", "1957-07-30"),
         ([("Validé", 40.0), ("1e:", 80.0), ("02/06/2024", 130.0)], "report_date", "2024-06-02"),  # "le" read "1e"
+        ([("Date", 40.0), ("de", 70.0), ("naiss,:", 85.0), ("1971-09-08", 140.0)], "birth_date", "1971-09-08"),  # "." read ","
     ],
 )
 def test_meta_key_misread_by_ocr_is_still_a_key(words: list[tuple[str, float]], field: str, value: str) -> None:
