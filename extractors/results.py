@@ -107,9 +107,9 @@ def _header_role(text: str) -> str | None:
         if any(lex[role].match(p) for p in parts):
             return role
     words = lexicon().header_words
-    for p in parts:  # OCR misread one letter of a long header word ("Normberelch")
+    for p in parts:  # OCR misread one letter of a long header word ("Normberelch", "Einhelt")
         key = p.lower()
-        if len(key) >= 8:
+        if len(key) >= 7:  # shorter, one letter changed falls below the score
             found = process.extractOne(key, words.keys(), scorer=fuzz.ratio, score_cutoff=85)
             if found is not None:
                 return words[found[0]]
@@ -526,6 +526,7 @@ def _spill(cell: Sequence[Word], label_end: float) -> list[Word]:
 def _fields_by_columns(line: Line, cols: Columns) -> Fields:
     f = Fields()
     label_end = cols.label_end()
+    has_unit = any(c.role == "unit" for c in cols.cols)
     cells = split_cells(line)
     label_seen = False
     for ci, cell in enumerate(cells):
@@ -547,7 +548,10 @@ def _fields_by_columns(line: Line, cols: Columns) -> Fields:
                 continue
         for w in rest:
             col = cols.zone(w.bbox.xmid)
-            getattr(f, col.role if col.role in ("label", "value", "unit", "range", "flag") else "other").append(w)
+            role = col.role
+            if role == "unknown" and not has_unit and not f.unit and looks_like_unit(w.text):
+                role = "unit"  # a column whose title was not read, holding units, in a table with no unit title
+            getattr(f, role if role in ("label", "value", "unit", "range", "flag") else "other").append(w)
     return f
 
 

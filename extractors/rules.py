@@ -15,7 +15,7 @@ RULES_PATH = Path(__file__).with_name("rules") / "lexicon.json"
 @dataclass(frozen=True)
 class Lexicon:
     header: dict[str, re.Pattern[str]]  # role -> pattern matching a whole header cell
-    header_words: dict[str, str]  # plain header word or phrase (8+ letters) -> role, for fuzzy OCR matching
+    header_words: dict[str, str]  # plain header word or phrase (7+ letters) -> role, for fuzzy OCR matching
     meta_words: dict[str, str]  # plain one-word meta key (4+ letters) -> field, for fuzzy OCR matching
     meta_phrases: dict[str, str]  # plain two- or three-word meta key ("validé le") -> field, likewise
     meta: dict[str, re.Pattern[str]]  # field -> pattern finding a key inside a line
@@ -119,7 +119,7 @@ def _plain_header_words(raw_header: dict[str, dict[str, list[str]]]) -> dict[str
             for pat in patterns:
                 plain = re.sub(r"\([^()]*\)\?|\\.\?|.\?", "", pat)
                 plain = re.sub(r"\[(.)[^\]]*\]", r"\1", plain)
-                if re.fullmatch(r"[a-zà-ÿß ]{8,}", plain):
+                if re.fullmatch(r"[a-zà-ÿß ]{7,}", plain):
                     out.setdefault(plain, role)
     return out
 

@@ -496,8 +496,27 @@ def test_header_cells_that_each_name_a_column_are_not_merged() -> None:
     assert [len(c) for c in _merge_header_phrases(spaced, 12.0)] == [3]
 
 
-@pytest.mark.parametrize(("text", "role"), [("Normberelch", "range"), ("Ergebnls", "value"), ("Referenzberelch", "range"), ("Hämatologie", None), ("Leukozyten", None)])
+@pytest.mark.parametrize(("text", "role"), [("Normberelch", "range"), ("Ergebnls", "value"), ("Referenzberelch", "range"), ("Einhelt", "unit"),
+                                           ("Hämatologie", None), ("Leukozyten", None), ("Einhe", None), ("Kalium", None)])
 def test_header_word_with_one_misread_letter_keeps_its_role(text: str, role: str | None) -> None:
     from extractors.results import _header_role
 
     assert _header_role(text) == role
+
+
+def test_units_under_a_column_title_that_was_not_read_are_units() -> None:
+    """A header whose unit title OCR garbled beyond any misread-letter match leaves a
+    column with no role; in a table with no unit column its units are still units."""
+    from extractors.results import Column, Columns, _fields_by_columns
+    from models import BBox, Line, Word
+
+    def line(texts: list[tuple[str, float]]) -> Line:
+        ws = tuple(Word(text=t, bbox=BBox(x0=x, top=200, x1=x + 5 * len(t), bottom=209), page=1, font_size=9.0) for t, x in texts)
+        return Line(page=1, words=ws, bbox=BBox.enclosing([w.bbox for w in ws]))
+
+    row = line([("Leuko", 46.0), ("11.600", 250.0), ("/ul", 302.0), ("4.000", 390.0), ("bis", 417.0), ("10.000", 433.0)])
+    unread = Columns([Column("label", 40, 100), Column("value", 254, 290), Column("unknown", 302, 340), Column("range", 390, 450)], page=1)
+    assert [w.text for w in _fields_by_columns(row, unread).unit] == ["/ul"]
+    titled = Columns([Column("label", 40, 100), Column("value", 254, 290), Column("unit", 340, 370), Column("unknown", 302, 330),
+                      Column("range", 390, 450)], page=1)
+    assert _fields_by_columns(row, titled).unit == []  # the table has its unit column: an untitled one holds something else
