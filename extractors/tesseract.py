@@ -90,8 +90,9 @@ def _untagged(image: Image.Image) -> Image.Image:
 
 def _set_image(api: Any, image: Image.Image | np.ndarray) -> None:
     """Hand a grey image to tesseract as raw pixels (8 bits, one row after another); any
-    other mode goes through tesserocr's own encoding (a BMP in memory, which cost 0.3 s
-    over a run's thousand cell reads and a few hundredths per full page)."""
+    other mode goes through tesserocr's own encoding, a BMP in memory (measured: 9 ms for
+    a 300-dpi page against 6 ms raw, 0.06 ms for a cell against 0.01 ms; small, but paid
+    on every page pass, region and cell read). Tesseract sees the same pixels either way."""
     if isinstance(image, np.ndarray) or image.mode == "L":
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
         height, width = pixels.shape
