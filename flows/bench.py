@@ -17,6 +17,9 @@ With ``--ocr`` (scanned inputs), on the same page images (rendered at the pipeli
   process) — the engine the pipeline itself uses, so the fairest raw floor;
 - ``pipeline-ocr``: the whole conversion (render, clean-up, language, OCR, re-reading
   doubtful cells, parse, map, FHIR, write), 1 and 2 worker processes.
+``--rounds N`` runs every measurement once per round, interleaved, and compares the fastest
+rounds. The one-worker pipeline run also reports where its time went, stage by stage
+(:mod:`extractors.timing`).
 """
 
 from __future__ import annotations
