@@ -653,6 +653,9 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
     if dates["collection_date"] is None and dates["report_date"]:
         dates["collection_date"] = dates["report_date"]
         conf["collection_date"] = 0.5
+    elif dates["collection_date"] and dates["report_date"] and dates["report_date"][:10] < dates["collection_date"][:10]:
+        for field in ("collection_date", "report_date"):  # reported before the sample was taken: one is misread
+            conf[field] = min(conf.get(field, 1.0), 0.5)
 
     prescriber = None
     if "prescriber" in found:

@@ -426,3 +426,16 @@ def test_language_detected(parsed: Parsed) -> None:
     de = parsed(report(["Name: Schmit   Vorname: Anne", "Geburtsdatum: 14.03.1962"], lab="Labor Dr. Müller",
                        rows=[("Kalium", "4,1", "mmol/l", "3,5 - 5,1"), ("Harnstoff", "32", "mg/dl", "17 - 43")]))
     assert de.meta.language in ("de", "mixed")
+
+
+def test_a_report_dated_before_its_sample_was_taken_sends_both_dates_to_review() -> None:
+    from extractors.meta import parse_meta
+
+    def dates(report: str):  # type: ignore[no-untyped-def]
+        rows = [[("Prélevé", 40.0), ("le", 90.0), (":", 102.0), ("27/06/2025", 110.0)], [("Édité", 40.0), ("le", 80.0), (":", 92.0), (report, 110.0)]]
+        return parse_meta(_ocr_lines(rows), "fr")
+
+    misread = dates("24/06/2025")  # 28/06 with its 8 read as 4
+    assert misread.report_date == "2025-06-24" and misread.confidence["report_date"] <= 0.5 and misread.confidence["collection_date"] <= 0.5
+    fine = dates("28/06/2025")
+    assert fine.confidence["report_date"] > 0.9 and fine.confidence["collection_date"] > 0.9
