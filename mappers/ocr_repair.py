@@ -234,6 +234,13 @@ class ValueFix:
 
 
 _LEADING_ZERO = re.compile(r"^(0\d+)$")
+_DECIMALS = re.compile(r"\d+(?:[.,](\d+))?")
+DOUBTFUL_VALUE = 0.9  # word confidence below which a value's last digit may be a glued flag mark
+
+
+def printed_decimals(text: str) -> set[int]:
+    """How many decimals each number in ``text`` is printed with ("11,5 - 14,5" -> {1})."""
+    return {len(m.group(1)) if m.group(1) else 0 for m in _DECIMALS.finditer(text)}
 
 
 def repair_value(
@@ -272,6 +279,20 @@ def repair_value(
         if joined is not None and joined.comparator is None:
             notes.extend(("value-repaired", "flag-was-digit"))
             return ValueFix(joined.value, joined.decimals, rng, min(value_parse, 0.6), tuple(notes))
+
+    # a flag mark printed right after the value read as its last digit ("16,0 +" read "16,01",
+    # "3,3 -" read "3,31"): a doubtful reading ending in 1 with one decimal more than its
+    # range's bounds, no flag read, and the value without that digit outside the range, so
+    # a flag was printed there
+    text = raw.value.text.strip()
+    if (
+        flag is None and value is not None and comparator is None and decimals and rng is not None
+        and raw.value.confidence < DOUBTFUL_VALUE and text.endswith("1") and printed_decimals(range_text or "") == {decimals - 1}
+    ):
+        cut = parse_number(text[:-1], decimal_comma)
+        if cut is not None and cut.comparator is None and _off_range(cut.value, rng) > 0:
+            notes.extend(("value-repaired", "digit-was-flag"))
+            return ValueFix(cut.value, cut.decimals, rng, min(value_parse, 0.6), tuple(notes))
 
     # a number is never printed with a leading zero: "03" is 0,3 whose separator was lost
     m = _LEADING_ZERO.match(raw.value.text.strip())

@@ -179,6 +179,29 @@ def test_low_flag_glued_before_an_ocr_value_is_split() -> None:
     assert "flag-split-from-value" in r.notes and r.review_status == "needs-review"
 
 
+@pytest.mark.parametrize(
+    ("value", "confidence", "rng", "expected", "repaired"),
+    [
+        ("16,01", 0.52, "11,5 - 14,5", 16.0, True),  # "16,0 +": the high flag read as a 1
+        ("3,31", 0.6, "4,0 - 6,0", 3.3, True),  # "3,3 -": the low flag
+        ("5,01", 0.52, "4,1 - 5,9", 5.01, False),  # 5,0 is inside the range: no flag was printed there
+        ("16,01", 0.95, "11,5 - 14,5", 16.01, False),  # read surely: a value of two decimals
+        ("16,02", 0.52, "11,5 - 14,5", 16.02, False),  # a flag mark reads as 1, not as 2
+        ("16,01", 0.52, "11,50 - 14,50", 16.01, False),  # the range has two decimals too
+    ],
+)
+def test_a_flag_mark_read_as_the_last_digit_is_dropped_when_range_and_decimals_agree(
+    value: str, confidence: float, rng: str, expected: float, repaired: bool
+) -> None:
+    raw = RawResult(index=0, label=_ocr("Ery-Verteilungsbreite"), value=_ocr(value).model_copy(update={"confidence": confidence}),
+                    unit=_ocr("%"), range=_ocr(rng))
+    r = map_result(raw, DE)
+    assert r.value == pytest.approx(expected)
+    assert ("digit-was-flag" in r.notes) is repaired
+    if repaired:
+        assert r.review_status == "needs-review" and r.interpretation in ("H", "L")
+
+
 def test_negative_value_with_a_range_below_zero_is_kept() -> None:
     raw = RawResult(index=0, label=_ocr("Basenüberschuss"), value=_ocr("-3,1"), unit=_ocr("mmol/l"), range=_ocr("-2,0 bis 3,0"))
     r = map_result(raw, DE)
