@@ -279,6 +279,26 @@ def _clean_name_tokens(tokens: list[str]) -> tuple[list[str], str | None]:
     return out, sex
 
 
+def _is_title(token: str) -> bool:
+    lex = lexicon()
+    return any(p.match(token) for p in (lex.title_female, lex.title_male, lex.title_any))
+
+
+def _stops_and_commas(tokens: list[str]) -> list[str]:
+    """Full stops and commas OCR swapped in a name: a title read with a comma ("M, Nico
+    RODRIGUES") gets its full stop back; a name of three letters or more read with a full
+    stop ("Krier. Romain" for "Krier, Romain") is followed by a comma, or by nothing at the
+    end. Initials ("J.") and short abbreviations ("St.") keep theirs."""
+    out = []
+    for i, t in enumerate(tokens):
+        if t.endswith(",") and _is_title(t[:-1] + "."):
+            t = t[:-1] + "."
+        elif t.endswith(".") and not _is_title(t) and sum(c.isalpha() for c in t) >= 3:
+            t = t[:-1] + ("," if i < len(tokens) - 1 and "," not in " ".join(tokens) else "")
+        out.append(t)
+    return out
+
+
 def _cut_birth_name(tokens: list[str]) -> list[str]:
     lex = lexicon()
     for i, t in enumerate(tokens):
@@ -295,7 +315,7 @@ def _is_upper_name(t: str) -> bool:
 def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, str | None, str | None, float]:
     """(family, given, sex from title, confidence) from 'SCHMIT Anne', 'Schmit, Anne',
     'Mme Anne SCHMIT née MULLER', 'Frau Anne Schmit'."""
-    text = " ".join(_unquoted(re.sub(r"\(.*?\)", " ", text).split()))
+    text = " ".join(_stops_and_commas(_unquoted(re.sub(r"\(.*?\)", " ", text).split())))
     if "," in text:
         fam, _, giv = text.partition(",")
         ftoks, sex = _clean_name_tokens(fam.split())

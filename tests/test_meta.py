@@ -439,3 +439,20 @@ def test_a_report_dated_before_its_sample_was_taken_sends_both_dates_to_review()
     assert misread.report_date == "2025-06-24" and misread.confidence["report_date"] <= 0.5 and misread.confidence["collection_date"] <= 0.5
     fine = dates("28/06/2025")
     assert fine.confidence["report_date"] > 0.9 and fine.confidence["collection_date"] > 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "family", "given", "sex"),
+    [
+        ("M, Nico RODRIGUES", "RODRIGUES", "Nico", "male"),  # the title's full stop read as a comma
+        ("Krier. Romain", "Krier", "Romain", None),  # the name's comma read as a full stop
+        ("Anne Krier.", "Krier", "Anne", None),  # a stray full stop after the last name
+        ("SCHMIT, Anne", "SCHMIT", "Anne", None),
+        ("St. Jean Paul", "St. Jean", "Paul", None),  # an abbreviation keeps its full stop
+    ],
+)
+def test_full_stops_and_commas_swapped_in_a_name_are_put_back(text: str, family: str, given: str, sex: str | None) -> None:
+    from extractors.meta import split_full_name
+
+    fam, giv, title_sex, _ = split_full_name(text)
+    assert (fam, giv, title_sex) == (family, given, sex)
