@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -19,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word, WordSource
 from extractors.layout import line_font_size
-from extractors.rules import given_name_key, lexicon, unaccented
+from extractors.rules import given_name_key, given_name_spellings, lexicon, unaccented
 from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 # ---------------------------------------------------------------- dates
@@ -277,6 +278,31 @@ def _clean_name_tokens(tokens: list[str]) -> tuple[list[str], str | None]:
             continue
         out.append(t)
     return out, sex
+
+
+_ACCENT_SLIPS = {("g", "ç"), ("ç", "g")}  # a cedilla's tail read as a g's
+
+
+def accent_misread_given(name: str) -> str | None:
+    """The list's spelling of a one-word given name the list does not know, when the two
+    differ only where OCR reads one accent for another or drops one ("Jöröme", "Jéréme" ->
+    Jérôme; "Sénia" -> Sónia) or reads a cedilla for a g ("Frangois" -> François), and
+    exactly one listed name fits. None otherwise."""
+    if " " in name or given_name_key(name) in lexicon().given_names:
+        return None
+    read = unicodedata.normalize("NFC", name.lower())
+    fits = set()
+    for spelling in given_name_spellings():
+        cand = unicodedata.normalize("NFC", spelling)
+        if len(cand) != len(read) or cand == read:
+            continue
+        pairs = [(a, b) for a, b in zip(read, cand) if a != b]
+        if pairs and all((a, b) in _ACCENT_SLIPS or (unaccented(a) != a or unaccented(b) != b) and a.isalpha() and b.isalpha() for a, b in pairs):
+            fits.add(spelling)
+    if len(fits) != 1:
+        return None
+    found = fits.pop()
+    return found.upper() if name.isupper() else found[:1].upper() + found[1:]
 
 
 def _is_title(token: str) -> bool:
@@ -600,6 +626,10 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
                 given = p.model_copy(update={"text": giv})
                 conf["given"] = min(c, 0.9)
             sex_from_title = sex_from_title or sex_t
+
+    if given is not None and given.source == WordSource.OCR and (spelled := accent_misread_given(given.text)) is not None:
+        given = given.model_copy(update={"text": spelled})
+        conf["given"] = min(conf.get("given", 1.0), 0.6)  # accents put back from the name list: a person confirms
 
     birth = birth_src = None
     if "birth_date" in found:

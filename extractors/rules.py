@@ -154,6 +154,13 @@ def known_words() -> frozenset[str]:
     return frozenset(words)
 
 
+@cache
+def given_name_spellings() -> tuple[str, ...]:
+    """The given names as the list spells them, accents included ("françois")."""
+    path = RULES_PATH.with_name("given_names.txt")
+    return tuple(n for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#") for n in line.split())
+
+
 def _given_names() -> frozenset[str]:
     path = RULES_PATH.with_name("given_names.txt")
     names: set[str] = set()

@@ -456,3 +456,24 @@ def test_full_stops_and_commas_swapped_in_a_name_are_put_back(text: str, family:
 
     fam, giv, title_sex, _ = split_full_name(text)
     assert (fam, giv, title_sex) == (family, given, sex)
+
+
+@pytest.mark.parametrize(
+    ("read", "spelled"),
+    [("Frangois", "François"), ("Jöröme", "Jérôme"), ("Jéréme", "Jérôme"), ("FRANGOIS", "FRANÇOIS"),
+     ("Anne", None), ("Jerome", None), ("Mare", None), ("Frangoise", "Françoise")],
+)
+def test_a_given_name_with_accents_misread_takes_the_listed_spelling(read: str, spelled: str | None) -> None:
+    from extractors.meta import accent_misread_given
+
+    assert accent_misread_given(read) == spelled
+
+
+def test_accents_of_a_given_name_are_put_back_on_ocr_pages_only_and_for_review() -> None:
+    from extractors.meta import parse_meta
+
+    rows = [[("Prénom", 40.0), (":", 80.0), ("Frangois", 90.0)], [("Nom", 40.0), (":", 80.0), ("MARTIN", 90.0)]]
+    scanned = parse_meta(_ocr_lines(rows), "fr")
+    assert scanned.patient.given is not None and scanned.patient.given.text == "François" and scanned.confidence["given"] <= 0.6
+    printed = parse_meta(_ocr_lines(rows, WordSource.TEXT), "fr")
+    assert printed.patient.given is not None and printed.patient.given.text == "Frangois"  # a text layer prints what it means
