@@ -285,8 +285,8 @@ _ACCENT_SLIPS = {("g", "ç"), ("ç", "g")}  # a cedilla's tail read as a g's
 
 def accent_misread_given(name: str) -> str | None:
     """The list's spelling of a one-word given name the list does not know, when the two
-    differ only where OCR reads one accent for another or drops one ("Jöröme", "Jéréme" ->
-    Jérôme; "Sénia" -> Sónia) or reads a cedilla for a g ("Frangois" -> François), and
+    differ only where OCR reads one accent for another or adds one ("Jöröme", "Jéréme" ->
+    Jérôme; "Sénia" -> Sonia) or reads a cedilla for a g ("Frangois" -> François), and
     exactly one listed name fits. None otherwise."""
     if " " in name or given_name_key(name) in lexicon().given_names:
         return None
@@ -313,14 +313,18 @@ def _is_title(token: str) -> bool:
 def _stops_and_commas(tokens: list[str]) -> list[str]:
     """Full stops and commas OCR swapped in a name: a title read with a comma ("M, Nico
     RODRIGUES") gets its full stop back; a name of three letters or more read with a full
-    stop ("Krier. Romain" for "Krier, Romain") is followed by a comma, or by nothing at the
-    end. Initials ("J.") and short abbreviations ("St.") keep theirs."""
+    stop ("Krier. Romain" for "Krier, Romain") is followed by a comma when it opens a name of
+    two or three words, or by nothing at the end. Initials ("J.") and short abbreviations
+    ("St.") keep theirs, and so do longer names ("Dipl. Ing. Marc Weber")."""
     out = []
     for i, t in enumerate(tokens):
         if t.endswith(",") and _is_title(t[:-1] + "."):
             t = t[:-1] + "."
         elif t.endswith(".") and not _is_title(t) and sum(c.isalpha() for c in t) >= 3:
-            t = t[:-1] + ("," if i < len(tokens) - 1 and "," not in " ".join(tokens) else "")
+            if i == len(tokens) - 1:
+                t = t[:-1]
+            elif i == 0 and len(tokens) <= 3 and "," not in " ".join(tokens):
+                t = t[:-1] + ","
         out.append(t)
     return out
 

@@ -449,6 +449,7 @@ def test_a_report_dated_before_its_sample_was_taken_sends_both_dates_to_review()
         ("Anne Krier.", "Krier", "Anne", None),  # a stray full stop after the last name
         ("SCHMIT, Anne", "SCHMIT", "Anne", None),
         ("St. Jean Paul", "St. Jean", "Paul", None),  # an abbreviation keeps its full stop
+        ("Dipl. Ing. Marc WEBER", "WEBER", "Dipl. Ing. Marc", None),  # a long name: no comma made up
     ],
 )
 def test_full_stops_and_commas_swapped_in_a_name_are_put_back(text: str, family: str, given: str, sex: str | None) -> None:
