@@ -184,6 +184,9 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
             continue
         colon = w.text.endswith(":") or (i + 1 < len(line.words) and line.words[i + 1].text.startswith(":"))
         if not colon:
+            hit = _long_misread_key(w, li, offs[i][0], found)
+            if hit is not None:
+                out.append(hit)
             continue
         longest: KeyHit | None = None
         for n in (1, 2, 3):
@@ -206,6 +209,24 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
         if longest is not None:  # the longest key read wins: "Date de naiss" is not a misread "niss"
             out.append(longest)
     return out
+
+
+LONG_KEY_LETTERS = 8  # a misread key with no colon after it must be this long...
+LONG_KEY_SCORE = 90  # ...and this close to a plain key ("Geschlechl": 90)
+
+
+def _long_misread_key(w: Word, li: int, start: int, found: Sequence[KeyHit]) -> KeyHit | None:
+    """A long key word OCR misread in a layout that prints no colon after its keys
+    ("Geschlechl M"): one word of ``LONG_KEY_LETTERS`` letters or more, at least
+    ``LONG_KEY_SCORE`` close to a plain one-word key. Its value is checked like any other."""
+    core = unaccented(w.text.rstrip(".,;"))
+    if len(core) < LONG_KEY_LETTERS or not core.isalpha() or any(h.start <= start < h.end for h in found):
+        return None
+    keys = _folded_keys(phrases=False).get(1, {})
+    best = process.extractOne(core, keys.keys(), scorer=fuzz.ratio, score_cutoff=LONG_KEY_SCORE)
+    if best is None or best[0] == core:
+        return None
+    return KeyHit(keys[best[0]], li, start, start + len(w.text.rstrip(".,;")))
 
 
 def _value_after(line: Line, start: int, stop: int) -> Value | None:
@@ -376,11 +397,14 @@ def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, s
     return tokens[0], " ".join(tokens[1:]), sex, 0.6
 
 
-_SEX_MISREAD = re.compile(r"^E[.:]?$")  # no sex is written E: on an OCR'd page it is an F (F/E, the classic confusion)
+# no sex is written E or EF: on an OCR'd page it is an F (F/E, the classic confusion; an F
+# read with a stroke before it)
+_SEX_MISREAD = re.compile(r"^E?F?[.:]?$")
 
 
 def _sex_misread(value: Value) -> bool:
-    return bool(_SEX_MISREAD.match(value.text.strip())) and all(w.source == WordSource.OCR for w in value.words)
+    text = value.text.strip()
+    return text[:1] == "E" and bool(_SEX_MISREAD.match(text)) and all(w.source == WordSource.OCR for w in value.words)
 
 
 def parse_sex(text: str) -> str | None:

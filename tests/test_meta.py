@@ -332,6 +332,27 @@ def test_sex_read_as_e_on_an_ocr_page_is_female_for_review() -> None:
     assert meta_of(WordSource.TEXT).patient.sex is None  # a text layer that prints E means no sex we know
 
 
+@pytest.mark.parametrize(("value", "sex"), [("EF", "female"), ("E", "female"), ("EM", None), ("FE", None)])
+def test_sex_read_with_a_stroke_before_its_f_is_female_for_review(value: str, sex: str | None) -> None:
+    from extractors.meta import parse_meta
+
+    m = parse_meta(_ocr_lines([[("Sex", 53.0), (value, 127.0)]]), "en")
+    assert m.patient.sex == sex
+    if sex:
+        assert m.confidence["sex"] <= 0.6
+
+
+def test_a_long_key_misread_in_a_layout_without_colons_is_still_a_key() -> None:
+    from extractors.meta import parse_meta
+
+    rows = [[("Geschlechl", 460.0), ("M", 519.0)], [("Geb.-Datum", 459.0), ("15/06/2003", 524.0)]]
+    scanned = parse_meta(_ocr_lines(rows), "de")
+    assert scanned.patient.sex == "male" and scanned.patient.birth_date == "2003-06-15"
+    assert parse_meta(_ocr_lines(rows, WordSource.TEXT), "de").patient.sex is None  # a text layer's unknown word is no key
+    short = parse_meta(_ocr_lines([[("Sexo", 40.0), ("M", 80.0)]]), "de")  # short words need their colon
+    assert short.patient.sex is None
+
+
 def test_a_key_unlike_any_misread_key_stays_no_key() -> None:
     from extractors.meta import parse_meta
 
