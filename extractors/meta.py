@@ -202,10 +202,9 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
                 continue
             if n > 1 and (not all(t.isalnum() for t in tokens) or sum(ch.isalpha() for ch in core) < 5):
                 continue
-            keys = _folded_keys(phrases=n > 1).get(n, {})
-            best = process.extractOne(core, keys.keys(), scorer=fuzz.ratio, score_cutoff=MISREAD_KEY_SCORE)
-            if best is not None:
-                longest = KeyHit(keys[best[0]], li, start, start + len(core))
+            field = _closest_key(core, n, MISREAD_KEY_SCORE)
+            if field is not None:
+                longest = KeyHit(field, li, start, start + len(core))
         if longest is not None:  # the longest key read wins: "Date de naiss" is not a misread "niss"
             out.append(longest)
     return out
@@ -222,11 +221,19 @@ def _long_misread_key(w: Word, li: int, start: int, found: Sequence[KeyHit]) -> 
     core = unaccented(w.text.rstrip(".,;"))
     if len(core) < LONG_KEY_LETTERS or not core.isalpha() or any(h.start <= start < h.end for h in found):
         return None
-    keys = _folded_keys(phrases=False).get(1, {})
-    best = process.extractOne(core, keys.keys(), scorer=fuzz.ratio, score_cutoff=LONG_KEY_SCORE)
-    if best is None or best[0] == core:
+    field = _closest_key(core, 1, LONG_KEY_SCORE, exact=False)
+    return None if field is None else KeyHit(field, li, start, start + len(w.text.rstrip(".,;")))
+
+
+def _closest_key(core: str, words: int, cutoff: float, exact: bool = True) -> str | None:
+    """The field of the plain key of ``words`` words closest to ``core`` (folded), at
+    least ``cutoff`` close; ``exact=False`` refuses a key equal to ``core`` (the key
+    patterns had their chance at it)."""
+    keys = _folded_keys(phrases=words > 1).get(words, {})
+    best = process.extractOne(core, keys.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
+    if best is None or (not exact and best[0] == core):
         return None
-    return KeyHit(keys[best[0]], li, start, start + len(w.text.rstrip(".,;")))
+    return keys[best[0]]
 
 
 def _value_after(line: Line, start: int, stop: int) -> Value | None:
@@ -338,13 +345,14 @@ def _stops_and_commas(tokens: list[str]) -> list[str]:
     two or three words, or by nothing at the end. Initials ("J.") and short abbreviations
     ("St.") keep theirs, and so do longer names ("Dipl. Ing. Marc Weber")."""
     out = []
+    has_comma = any("," in t for t in tokens)
     for i, t in enumerate(tokens):
         if t.endswith(",") and _is_title(t[:-1] + "."):
             t = t[:-1] + "."
         elif t.endswith(".") and not _is_title(t) and sum(c.isalpha() for c in t) >= 3:
             if i == len(tokens) - 1:
                 t = t[:-1]
-            elif i == 0 and len(tokens) <= 3 and "," not in " ".join(tokens):
+            elif i == 0 and len(tokens) <= 3 and not has_comma:
                 t = t[:-1] + ","
         out.append(t)
     return out
@@ -399,12 +407,11 @@ def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, s
 
 # no sex is written E or EF: on an OCR'd page it is an F (F/E, the classic confusion; an F
 # read with a stroke before it)
-_SEX_MISREAD = re.compile(r"^E?F?[.:]?$")
+_SEX_MISREAD = re.compile(r"^EF?[.:]?$")
 
 
 def _sex_misread(value: Value) -> bool:
-    text = value.text.strip()
-    return text[:1] == "E" and bool(_SEX_MISREAD.match(text)) and all(w.source == WordSource.OCR for w in value.words)
+    return bool(_SEX_MISREAD.match(value.text.strip())) and all(w.source == WordSource.OCR for w in value.words)
 
 
 def parse_sex(text: str) -> str | None:
@@ -510,7 +517,7 @@ def repair_matricule(digits: str, birth: str | None = None) -> str | None:
     if birth is not None:  # the printed birth date for a date part read wrong in a digit or two
         own = birth.replace("-", "")
         cand = own + digits[8:]
-        if 1 <= sum(a != b for a, b in zip(own, digits[:8])) <= 2 and _id_valid("lu", cand):
+        if 1 <= _chars_apart(own, digits[:8]) <= 2 and _id_valid("lu", cand):
             found.add(cand)
     for i, d in enumerate(digits):
         for alt in _DIGIT_CONFUSIONS.get(d, ""):
@@ -544,8 +551,9 @@ def _matricule_tail(text: str) -> str:
     return m.group(1) + m.group(2)
 
 
-def _one_digit_apart(a: str, b: str) -> bool:
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+def _chars_apart(a: str, b: str) -> int:
+    """Positions at which two strings of the same length differ (callers check the length)."""
+    return sum(x != y for x, y in zip(a, b))
 
 
 @cache
@@ -717,7 +725,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             conf["birth_date"] = 0.6 if repaired else 0.9
         elif birth is not None and from_id is not None and from_id != birth:
             conf["birth_date"] = min(conf.get("birth_date", 1.0), 0.6)  # the two disagree: a person looks
-            if not repaired and _one_digit_apart(birth, from_id) and birth_src is not None and birth_src.source == WordSource.OCR:
+            if not repaired and len(birth) == len(from_id) and _chars_apart(birth, from_id) == 1 and birth_src is not None and birth_src.source == WordSource.OCR:
                 birth = from_id  # an OCR'd date one digit off the id's checked digits: the id's reading
 
     dates: dict[str, str | None] = {}

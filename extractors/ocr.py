@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from statistics import fmean, median
@@ -784,7 +783,6 @@ def detect_ocr_language(image: Image.Image, default: str = DEFAULT_LANG, dpi: fl
 @dataclass(frozen=True)
 class OcrResult:
     page: Page
-    timings: dict[str, float] = field(default_factory=dict)
     lang: str = DEFAULT_LANG
     skew_deg: float = 0.0
 
@@ -826,7 +824,8 @@ def ocr_pdf_page_detailed(
     route_reason: str = "ocr",
     rotation_hint: int = 0,
 ) -> OcrResult:
-    """Render + preprocess + (language) + OCR one page, with per-step timings (seconds).
+    """Render + preprocess + (language) + OCR one page; the time of each step goes to
+    :mod:`extractors.timing`.
 
     ``rotation_hint``: the turn an earlier page of the document needed; tried first, and
     re-checked like any other guess when the page reads badly."""
@@ -837,16 +836,10 @@ def ocr_pdf_page_detailed(
 def _ocr_pdf_page_detailed(
     pdf_path: Path, page_index: int, lang: str | None, dpi: float, psm: int, route_reason: str, rotation_hint: int
 ) -> OcrResult:
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
     with stage("render"):
         rendered = render_page(pdf_path, page_index, dpi)
-    timings["render"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     with stage("clean-up"):
         pre = preprocess(rendered.image, dpi=rendered.dpi, rotation=rotation_hint or None, one_bit=rendered.one_bit)
-    timings["preprocess"] = time.perf_counter() - t
     image, rotation = pre.image, pre.rotation
 
     asked: dict[int, Orientation | None] = {}
@@ -890,7 +883,6 @@ def _ocr_pdf_page_detailed(
 
     use_lang = lang or DEFAULT_LANG
     if lang is None and PREDETECT_LANGUAGE:  # a quick low-resolution look at the header picks the model
-        t = time.perf_counter()
         use_lang, seen = look(image)
         if seen < LOW_CONFIDENCE and rotation == 0:  # garbage: probably upside down; ask OSD now, not after a full pass
             found = osd(image)
@@ -901,12 +893,9 @@ def _ocr_pdf_page_detailed(
             elif not blobs_stand_tall(blob_counts(image)) and reads_better_turned(image, 180):
                 # OSD unsure or says upright: the page turned over reads clearly better
                 rotation, use_lang, image = 180, look(image, 180)[0], turned(image, 180)
-        timings["language"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     page = run(image, rotation, use_lang)
     upright = image
-    timings["tesseract"] = time.perf_counter() - t
 
     # a page whose word blobs still stand tall was read sideways, however sure tesseract was
     # (OSD on the cleaned page could not tell; sideways text read at mean confidence 0.53-0.57)
@@ -917,7 +906,6 @@ def _ocr_pdf_page_detailed(
     # letters stand apart, so the blob test cannot tell; OSD had no answer)
     sparse = len(page.words) < SPARSE_WORDS and sum(shapes) >= SPARSE_INK_BLOBS
     if page.quality < LOW_CONFIDENCE or sideways or sparse:  # upside-down or sideways page that slipped through
-        t = time.perf_counter()
         found = osd(image)
         trusted = found is not None and found.rotate != 0
         for turn in retry_turns(found, sideways):
@@ -928,17 +916,14 @@ def _ocr_pdf_page_detailed(
                 retry = run(turned(image, turn), (rotation + turn) % 360, use_lang)
             if retry.quality > page.quality:
                 page, upright = retry, turned(image, turn)
-        timings["orientation-retry"] = time.perf_counter() - t
 
     if lang is None:  # check the default model was the right one (on the upright page); redo once if not
         detected = language_from_words(page.words)
         if detected != use_lang:
-            t = time.perf_counter()
             use_lang = detected
             with again():
                 page = run(upright, page.rotation, use_lang)
-            timings["language-retry"] = time.perf_counter() - t
-    return OcrResult(page=page, timings=timings, lang=use_lang, skew_deg=pre.skew_deg)
+    return OcrResult(page=page, lang=use_lang, skew_deg=pre.skew_deg)
 
 
 def ocr_pdf_page(

@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from extractors.timing import stage
+
 MAX_SKEW_DEG = 5.0
 MIN_SKEW_DEG = 0.1  # below this, rotating costs more (interpolation blur) than it helps
 OSD_MIN_CONFIDENCE = 1.5  # tesseract orientation_conf; real pages give 5-20
@@ -138,7 +140,6 @@ def detect_orientation(image: Image.Image, dpi: float = 300) -> Orientation | No
     """Tesseract OSD (in-process, on a copy of at most ``OSD_DPI``); ``None`` when it fails
     (sparse page) or is not confident."""
     from extractors.tesseract import osd_engine
-    from extractors.timing import stage
 
     with stage("orientation (OSD)"):
         small, small_dpi = at_most_dpi(image.convert("L"), dpi, OSD_DPI)

@@ -162,12 +162,7 @@ def given_name_spellings() -> tuple[str, ...]:
 
 
 def _given_names() -> frozenset[str]:
-    path = RULES_PATH.with_name("given_names.txt")
-    names: set[str] = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("#"):
-            names.update(given_name_key(n) for n in line.split())
-    return frozenset(names)
+    return frozenset(given_name_key(n) for n in given_name_spellings())
 
 
 def unaccented(text: str) -> str:

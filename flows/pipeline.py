@@ -24,7 +24,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ class Settings:
 class DocResult:
     outcome: ConversionOutcome
     table: pa.Table | None = None
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def doc_key(source: SourceDocument) -> str:
@@ -72,28 +71,22 @@ def convert_document(path: Path, settings: Settings, stem: str | None = None) ->
     from mappers.fhir import build_bundle, bundle_json
     from mappers.results import map_results
 
-    timings: dict[str, float] = {}
     try:
         data = path.read_bytes()
     except OSError as exc:
         src = SourceDocument(id="unreadable-" + sha256(str(path).encode()).hexdigest()[:16], uri=str(path), stem=stem or path.stem, sha256="", size=0)
         return DocResult(_quarantine(path, src, settings, "unreadable", f"cannot read the file ({type(exc).__name__})", copy=False))
     src = source_document(path, data).model_copy(update={"stem": stem or path.stem})
-    t0 = time.perf_counter()
     try:
         with stage("open, text layer, routing"):  # OCR stages inside count apart
             doc = extract_document(path, force_ocr=settings.force_ocr, source=src)
-        timings["extract"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
         with stage("parse"):
             report = parse_document(doc, accept_label=_known_label)
         with stage("map"):
             results = map_results(report.rows, report.meta, report.decimal_comma)
             results = [_apply_threshold(r, settings.auto_accept) for r in results]
-        timings["parse_map"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
         if not results and report.meta.patient.family is None:
-            return DocResult(_quarantine(path, doc.source, settings, "no-content", "no lab results and no patient block were found"), timings=timings)
+            return DocResult(_quarantine(path, doc.source, settings, "no-content", "no lab results and no patient block were found"))
         with stage("FHIR build and validate"):
             bundle = build_bundle(
                 report,
@@ -104,13 +97,12 @@ def convert_document(path: Path, settings: Settings, stem: str | None = None) ->
         with stage("write"):
             out_path = write_bundle(settings.out_dir, doc.source.stem, bundle_json(bundle))
             table = results_table(report, results)
-        timings["fhir_write"] = time.perf_counter() - t2
     except ExtractionError as exc:
-        return DocResult(_quarantine(path, src, settings, exc.reason, exc.message), timings=timings)
+        return DocResult(_quarantine(path, src, settings, exc.reason, exc.message))
     except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
         where = traceback.extract_tb(exc.__traceback__)[-1]
         detail = f"{type(exc).__name__} at {Path(where.filename).name}:{where.lineno}"
-        return DocResult(_quarantine(path, src, settings, "internal-error", detail), timings=timings)
+        return DocResult(_quarantine(path, src, settings, "internal-error", detail))
 
     needs = sum(r.review_status == "needs-review" for r in results)
     outcome = ConversionOutcome(
@@ -124,7 +116,7 @@ def convert_document(path: Path, settings: Settings, stem: str | None = None) ->
         ocr_pages=sum(p.source is WordSource.OCR for p in doc.pages),
     )
     log.info("converted doc=%s results=%d review=%d pages=%d", doc_key(doc.source), len(results), needs, len(doc.pages))
-    return DocResult(outcome, table, timings)
+    return DocResult(outcome, table)
 
 
 def _apply_threshold(r: MappedResult, threshold: float) -> MappedResult:

@@ -295,7 +295,7 @@ def repair_value(
             return ValueFix(cut.value, cut.decimals, rng, min(value_parse, 0.6), tuple(notes))
 
     # a number is never printed with a leading zero: "03" is 0,3 whose separator was lost
-    m = _LEADING_ZERO.match(raw.value.text.strip())
+    m = _LEADING_ZERO.match(text)
     if m and value is not None and comparator is None and not decimals:
         d = len(m.group(1)) - 1
         value, decimals, value_parse = round(value / 10**d, d), d, 0.6
