@@ -18,6 +18,7 @@ Both modes work on ``models.Word`` so text-layer and OCR pages share them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from models import BBox, Line, Printed, RawResult, Word, WordSource
 from extractors.layout import line_font_size, split_cells
 from extractors.meta import find_date
 from extractors.rules import HEADER_ROLES, lexicon
-from extractors.values import is_flag, looks_like_unit, parse_flag, parse_number, parse_range
+from extractors.values import Range, is_flag, looks_like_unit, parse_flag, parse_number, parse_range
 
 _QUAL_FALLBACK = re.compile(
     r"^(n[ée]gati(f|ve?)|neg\.?|positi(f|ve?)|pos\.?|traces?|spuren|absen(t|te|ce)|pr[ée]sen(t|te|ce)|"
@@ -367,10 +368,18 @@ def _word_part(w: Word, m: re.Match[str], group: str, text: str | None = None) -
     return w.model_copy(update={"text": m.group(group) if text is None else text, "bbox": box})
 
 
+_GLUED_PERCENT = re.compile(r"^(?P<v>[<>≤≥]?\d[\d.,]*)(?P<u>%)$")
+
+
 def _unglue(ws: list[Word], decimal_comma: bool | None) -> list[Word]:
-    """Split a flag glued to a number ("5,9*", "5,9H", "(H)5,9", "*5,9") into two words."""
+    """Split a flag glued to a number ("5,9*", "5,9H", "(H)5,9", "*5,9") into two words,
+    and a percent sign glued to it ("37,5%") into the number and its unit."""
     out: list[Word] = []
     for w in ws:
+        m = _GLUED_PERCENT.match(w.text)
+        if m and parse_number(m.group("v"), decimal_comma) is not None:
+            out += [_word_part(w, m, "v"), _word_part(w, m, "u")]
+            continue
         if w.source is WordSource.OCR and parse_number(w.text, decimal_comma) is None:
             bare = _without_rule_marks(w.text)
             if bare != w.text and parse_number(bare, decimal_comma) is not None:
@@ -474,6 +483,44 @@ def _split_letter_flag(w: Word, range_text: str, decimal_comma: bool | None) -> 
             or (direction == "H" and rng.high is not None and number.value > rng.high)):
         return [w]
     return [_word_part(w, m, "v", m.group("v").strip()), _word_part(w, m, "f")]
+
+
+MARK_DOUBT = 0.6  # a value read after a glyph that may be a mark or its first digit group
+
+
+def _beyond(value: float, rng: Range) -> float:
+    """How far (log ratio) ``value`` lies outside ``rng``; 0 inside it."""
+    if rng.low is not None and value < rng.low:
+        return math.log(rng.low / value) if value > 0 else math.inf
+    if rng.high is not None and value > rng.high:
+        return math.log(value / rng.high) if rng.high > 0 else math.inf
+    return 0.0
+
+
+def _mark_before_number(ws: list[Word], range_text: str, decimal_comma: bool | None) -> list[Word]:
+    """A value printed after a mark OCR read as a digit set apart ("↑ 162" as "1 162",
+    "↓ 48000" as "3 48000") loses the digit, when the range says a mark belongs there:
+    the number alone is outside the range, and nearer to it than the digit and the number
+    read together as one number with a thousands space ("1 162" against 70-120: 162 is
+    nearer than 1162; "1 500" against 4 000-10 000 stays 1500). When both readings are
+    numbers the choice is doubtful and the value goes to review (``MARK_DOUBT``)."""
+    if len(ws) != 2:
+        return ws
+    mark, num = ws
+    if mark.source is not WordSource.OCR or len(mark.text) != 1 or not mark.text.isdigit():
+        return ws
+    number, rng = parse_number(num.text, decimal_comma), parse_range(range_text, decimal_comma)
+    if number is None or rng is None or number.comparator is not None:
+        return ws
+    away = _beyond(number.value, rng)
+    if away == 0:
+        return ws
+    grouped = parse_number(f"{mark.text} {num.text}", decimal_comma) if _tight(ws, 2) else None
+    if grouped is not None:
+        if _beyond(grouped.value, rng) <= away:
+            return ws
+        num = num.model_copy(update={"confidence": min(num.confidence, MARK_DOUBT)})
+    return [num]
 
 
 def _range_length(ws: Sequence[Word], decimal_comma: bool | None) -> int:
@@ -662,6 +709,7 @@ def _to_raw(f: Fields, index: int, section: str | None, language: str, decimal_c
         label_text = clean_label(_text(f.label))
     f.unit = [w for w in f.unit if parse_number(w.text, decimal_comma) is None]
     f.value = [part for w in f.value for part in _split_letter_flag(w, _text(f.range), decimal_comma)]
+    f.value = _mark_before_number(f.value, _text(f.range), decimal_comma)
     vz, fz, uz = _split_value_zone(f.value, decimal_comma)
     if not vz:
         return None

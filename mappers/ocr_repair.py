@@ -201,6 +201,29 @@ def repair_range(range_text: str, decimal_comma: bool | None, sex: str | None) -
     return None
 
 
+_MISREAD_BOUND = re.compile(r"^[=_]\s*(?P<n>\d[\d.,]*)$")
+
+
+def misread_bound(range_text: str, value: float | None, flags: tuple[bool, str | None] | None, decimal_comma: bool | None) -> Range | None:
+    """A one-sided range whose "≤" or "≥" OCR read as "=" ("= 200", "=1,70"), on the side
+    the row's flag agrees with: a value flagged high exceeds an upper limit, one flagged
+    low falls short of a lower limit, an unflagged value lies within its limit.
+    ``flags``: (abnormal, direction) of the printed flag or bold value, None when unmarked.
+    None when no side, or both, agree (an abnormal mark with no direction on a value
+    equal to the bound)."""
+    m = _MISREAD_BOUND.match(range_text.strip())
+    bound = parse_number(m["n"], decimal_comma) if m else None
+    if bound is None or value is None:
+        return None
+    abnormal, direction = flags if flags is not None else (False, None)
+    sides = []
+    for rng in (Range(None, bound.value, range_text), Range(bound.value, None, range_text)):
+        outside = "H" if rng.high is not None and value > rng.high else "L" if rng.low is not None and value < rng.low else None
+        if (outside is not None) == abnormal and (direction not in ("H", "L") or outside == direction):
+            sides.append(rng)
+    return sides[0] if len(sides) == 1 else None
+
+
 # ---------------------------------------------------------------------------- unit
 
 

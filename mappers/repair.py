@@ -163,7 +163,11 @@ def unit_readings(printed: str, accepted: frozenset[str], box_chars: float | Non
 def repair_range_texts(text: str) -> list[str]:
     """Readings of an OCR'd range that failed to parse, most likely first: an opening
     bracket read as a letter or digit ("f4,00-5,20]", "127,0-33,0]"), an extra digit
-    before it ("[111,5-14,5]"), or a table rule read as "|" or "[" ("|4,0 à 10,0")."""
+    before it ("[111,5-14,5]"), a table rule read as "|" or "[" ("|4,0 à 10,0"), "≤"
+    read as "s" ("s 150"), a 1 read as a letter ("<l4"), a garbled unit after the range
+    ("0,00-0,50 Inl"), both brackets read as 1 ("12,8-7,21" for [2,8-7,2]), the dash
+    between two numbers printed alike lost ("4,00 5,20"). The caller keeps the first that
+    parses as a proper range."""
     t = text.strip()
     out: list[str] = []
     if t[:1] == "|" or (t[:1] == "[" and "]" not in t):  # a table rule read against the range
@@ -176,10 +180,45 @@ def repair_range_texts(text: str) -> list[str]:
     m = _STRAY_LEAD.match(t)
     if m and m.group(1).rstrip(":.").upper() not in _SEX_KEYS:  # "T 4.0-10.0": a speck or a rule before it
         out.append(t[m.end() :])
+    m = _LE_AS_S.match(t)
+    if m:  # "≤" read as "s": "s 150", "s14", "s< 35"
+        out.append("≤ " + t[m.end() :])
+    digits = " ".join(_digit_letters(tok) for tok in t.split())
+    if digits != " ".join(t.split()):  # "<l4", "<I4": a 1 read as a letter inside a bound
+        out.append(digits)
+    tokens = t.split()
+    for k in (1, 2):  # the unit after the range, read as garbage: "0,36-0,47 11", "(7.5-11.5) £l", "0-35 UL"
+        if len(tokens) > k and all(len(x) <= 4 or not any(c.isdigit() for c in x) for x in tokens[-k:]):
+            out.append(" ".join(tokens[:-k]))
+    if len(t) > 4 and t[:1] in "1lI|!" and t[-1:] in "1lI|!" and t[1:2].isdigit():  # both brackets read as 1: "12,8-7,21"
+        out.append(t[1:-1])
+    m = _TWO_NUMBERS.match(t)
+    if m and _decimals(m["a"]) == _decimals(m["b"]) and not (_decimals(m["a"]) == 0 and len(m["b"]) == 3):
+        out.append(f"{m['a']}-{m['b']}")  # the dash lost ("4,00 5,20"); "1 250" is a number, not a range
     return out
 
 
+_TWO_NUMBERS = re.compile(r"^[\[(]?(?P<a>\d[\d.,]*\d|\d)\s+(?P<b>\d[\d.,]*\d|\d)[\])]?$")
+
+
+def _decimals(number: str) -> int:
+    _, sep, tail = number.replace(",", ".").rpartition(".")
+    return len(tail) if sep else 0
+
+
 _STRAY_LEAD = re.compile(r"^([^\d\s<>≤≥\[(]{1,2})\s+(?=[\d<>≤≥\[(])")
+_LE_AS_S = re.compile(r"^[sS]\s*<?\s*(?=\d)")
+_DIGIT_LETTERS = str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0"})
+_BOUND_TOKEN = re.compile(r"^[<>≤≥(\[]?[\d.,\-–]+[)\]]?$")
+
+
+def _digit_letters(token: str) -> str:
+    """``token`` with letters read for 1 and 0 made digits, when it holds a digit and is
+    then a number or bound; otherwise as it was."""
+    if not any(c.isdigit() for c in token):
+        return token
+    fixed = token.translate(_DIGIT_LETTERS)
+    return fixed if _BOUND_TOKEN.match(fixed) else token
 _SEX_KEYS = frozenset({"H", "F", "M", "W", "D"})  # "H 4,50-5,90 / F: 4,00-5,20" is a sex-specific range
 
 

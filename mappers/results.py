@@ -54,7 +54,7 @@ def _qualitative(text: str) -> tuple[str, str | None] | None:
 
 def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     from mappers.ocr_repair import (
-        EVIDENCE_WEIGHT, INFERRED_UNIT_SCORE, infer_unit, label_by_evidence, plausible_span, repair_range, repair_value, unit_in_flag,
+        EVIDENCE_WEIGHT, INFERRED_UNIT_SCORE, infer_unit, label_by_evidence, misread_bound, plausible_span, repair_range, repair_value, unit_in_flag,
     )
     from mappers.repair import component_units, unit_readings
     from mappers.terminology import component_kind, match_label
@@ -175,6 +175,9 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
     rng: Range | None = rng_read
     if raw.range and range_text is not None and rng is None and raw.range.source == "ocr":
         rng = repair_range(range_text, ctx.decimal_comma, ctx.sex)
+        if rng is None:
+            printed_flag = parse_flag(raw.flag.text) if raw.flag else None
+            rng = misread_bound(range_text, value, printed_flag or ((True, None) if raw.value.bold else None), ctx.decimal_comma)
         if rng is not None:
             notes.append("range-repaired")
     ref_text = range_text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
@@ -592,3 +593,157 @@ def test_lower_case_l_before_a_number_is_not_its_last_digit() -> None:
     (line,) = group_lines(_ocr_words([("VS", 40, 55), ("l", 190, 193), ("18", 200, 210), ("mm/h", 250, 270), ("<20", 300, 315)]))
     raw = _to_raw(_fields_by_tokens(line, True), 0, None, "fr", True)
     assert raw is not None and map_result(raw, DE).value == 18.0
+
+
+def _blocks(widths_gaps: list[tuple[int, int]], height: int = 30) -> tuple[np.ndarray, int]:
+    """A white strip with black blocks (glyphs) of the given widths, each followed by the
+    given gap: (image, width)."""
+    total = 10 + sum(w + g for w, g in widths_gaps)
+    img = np.full((height + 10, total + 10), 255, np.uint8)
+    x = 10
+    for w, g in widths_gaps:
+        img[5 : 5 + height, x : x + w] = 0
+        x += w + g
+    return img, x
+
+
+@pytest.mark.parametrize(
+    ("text", "widths_gaps", "parts"),
+    [
+        ("1162", [(12, 24), (10, 5), (14, 5), (14, 0)], ["1", "162"]),  # a word space after the first glyph: a mark
+        ("1162", [(12, 5), (10, 5), (14, 5), (14, 0)], ["1162"]),  # digits set evenly: one number
+        ("1162", [(12, 24), (10, 5), (28, 0)], ["1162"]),  # two glyphs touch: runs and characters disagree, left alone
+        ("16,4", [(12, 12), (14, 4), (4, 4), (14, 0)], ["16,4"]),  # gap under half the ink's height: one number
+    ],
+)
+def test_first_glyph_set_apart_from_a_number_is_split_off(text: str, widths_gaps: list[tuple[int, int]], parts: list[str]) -> None:
+    from extractors.ocr import split_marked_numbers
+
+    img, right = _blocks(widths_gaps)
+    word = Word(text=text, bbox=BBox(x0=8, top=4, x1=right + 1, bottom=36), page=1, font_size=32, confidence=0.9, source=WordSource.OCR)
+    out = split_marked_numbers(img, (word,), 1.0, 1.0)
+    assert [w.text for w in out] == parts
+    if len(out) == 2:
+        assert out[0].bbox.x1 <= 10 + 12 + 1 and out[1].bbox.x0 >= 10 + 12 + 24 - 1  # boxes cut in the gap
+    text_layer = word.model_copy(update={"source": WordSource.TEXT})
+    assert split_marked_numbers(img, (text_layer,), 1.0, 1.0) == (text_layer,)  # text-layer words are never cut
+
+
+@pytest.mark.parametrize(
+    ("mark", "number", "gap", "rng", "value", "doubted"),
+    [
+        ("1", "162", 3.0, "70-120", "162", True),  # "↑ 162": 162 is nearer the range than 1162; both read, so doubted
+        ("1", "162", 12.0, "70-120", "162", False),  # set far apart: no thousands space, no doubt
+        ("3", "48000", 3.0, "150000-400000", "48000", False),  # "↓ 48000": "3 48000" is no number
+        ("1", "500", 3.0, "4 000 - 10 000", "1 500", False),  # 1500 is nearer the range: a thousands space
+        ("1", "250", 3.0, "150 - 400", "1 250", False),  # 250 inside the range: no mark belongs before it
+        ("1", "162", 3.0, "", "1 162", False),  # no range to weigh the readings
+    ],
+)
+def test_digit_set_apart_before_a_value_is_a_mark_when_the_range_says_so(
+    mark: str, number: str, gap: float, rng: str, value: str, doubted: bool
+) -> None:
+    from extractors.results import MARK_DOUBT, _mark_before_number
+
+    words = _ocr_words([(mark, 250.0, 254.0), (number, 254.0 + gap, 254.0 + gap + 5 * len(number))])
+    out = _mark_before_number(words, rng, True)
+    assert " ".join(w.text for w in out) == value
+    assert (out[-1].confidence <= MARK_DOUBT) is doubted
+
+
+def test_arrow_printed_before_a_value_does_not_become_its_first_digit(tmp_path: Path) -> None:
+    from seeds._render import font_family
+
+    family = font_family("DejaVuSerif")
+    texts = (("Quick", 60.0), ("↑ 162", 300.0), ("%", 360.0), ("70-120", 460.0))
+    _, page, _ = _ocr_strip(tmp_path / "arrow.pdf", family.regular, texts)
+    numbers = [w.text for w in page.words if any(ch.isdigit() for ch in w.text)]
+    assert "162" in numbers and "1162" not in numbers
+
+
+def test_count_unit_read_as_digits_in_the_row_is_read_again_as_the_unit(tmp_path: Path) -> None:
+    from extractors.ocr import _POWER_UNIT_READ
+
+    texts = (("Leukozyten", 60.0), ("10,9", 300.0), ("10^9/L", 360.0), ("4,0 - 10,0", 460.0))
+    image, page, scale = _ocr_strip(tmp_path / "power.pdf", "Helvetica", texts)
+    unit = next(w for w in page.words if w.bbox.x0 > 350 and w.bbox.x1 < 420)
+    garbled = unit.model_copy(update={"text": "1092", "confidence": 0.45})  # as the long row read it on a scan
+    words = tuple(garbled if w is unit else w for w in page.words)
+    again = reread_doubtful_words(engine("deu"), image, words, scale, scale)
+    read = next(w for w in again if w.bbox == unit.bbox)
+    assert _POWER_UNIT_READ.match(read.text) or read.text == "10^9/L"
+    fixed = repair_unit(read.text, component_units("wbc"))
+    assert fixed is not None and fixed.ucum == "10*9/L"
+    assert not _POWER_UNIT_READ.match("10,5/L") and not _POWER_UNIT_READ.match("1092")
+
+
+@pytest.mark.parametrize(
+    ("rng", "value", "flag", "low", "high"),
+    [
+        ("= 200", 159.0, None, None, 200.0),  # unflagged below the bound: an upper limit ("≤ 200")
+        ("=10", 12.0, None, 10.0, None),  # unflagged above it: a lower limit ("≥ 10", an antibody titre)
+        ("= 1,70", 4.85, "H", None, 1.7),  # flagged high above it: an upper limit it exceeds
+        ("=10", 8.0, "L", 10.0, None),  # flagged low below it: a lower limit it falls short of
+        ("= 0,30", 0.33, "*", None, 0.3),  # marked abnormal, no direction: the side it lies outside
+        ("= 1,70", 1.2, "H", None, None),  # flagged high below the bound: no side agrees
+        ("< 200", 159.0, None, None, None),  # a comparator that was read: not this repair's business
+    ],
+)
+def test_bound_whose_comparator_was_read_as_equals_takes_the_side_the_flag_agrees_with(
+    rng: str, value: float, flag: str | None, low: float | None, high: float | None
+) -> None:
+    from extractors.values import parse_flag
+    from mappers.ocr_repair import misread_bound
+
+    found = misread_bound(rng, value, parse_flag(flag) if flag else None, True)
+    assert ((found.low, found.high) if found else (None, None)) == (low, high)
+    if found is not None:
+        assert found.text == rng
+
+
+def test_ocr_row_with_a_misread_upper_bound_is_interpreted_and_sent_to_review() -> None:
+    r = map_result(RawResult(index=0, label=_ocr("Gesamtcholesterin"), value=_ocr("159"), unit=_ocr("mg/dl"), range=_ocr("= 200")), DE)
+    assert (r.ref_low, r.ref_high, r.interpretation) == (None, 200.0, "N") and "range-repaired" in r.notes
+    assert r.confidence < 0.9
+
+
+@pytest.mark.parametrize(
+    ("printed", "low", "high"),
+    [
+        ("s 150", None, 150.0),  # "≤" read as "s"
+        ("s< 35", None, 35.0),
+        ("<I4", None, 14.0),  # a 1 read as a letter inside the bound
+        ("0,00-0,50 Inl", 0.0, 0.5),  # the unit after the range read as garbage
+        ("(7.5-11.5) £l", 7.5, 11.5),
+        ("2.0 -4,0 4", 2.0, 4.0),
+        ("12,8-7,21", 2.8, 7.2),  # both brackets read as 1
+        ("150 bis 100", None, None),  # a bound misread: nothing safe to make of it
+        ("NM: <190 / W: <170 UL", None, None),  # a sex key misread: no bounds invented
+        ("12,0-16,0 124", 12.0, 16.0),  # a short token after the range, whatever it was
+        ("0,5-1,0 G/L", 0.5, 1.0),
+        ("0,5-1,0 x y z", None, None),  # three tokens after it: a sentence, not a unit; nothing dropped
+        ("4,00 5,20", 4.0, 5.2),  # the dash lost
+        ("[8,6 10,2]", 8.6, 10.2),
+        ("30 400", None, None),  # may be 30 400: left
+        ("1,00 400", None, None),  # printed unlike (a decimal comma lost too): no guess
+        ("150 000", None, None),  # a thousands group, not a range
+        ("2 1,30", None, None),  # "≥ 1,30" with its sign read as 2
+    ],
+)
+def test_misread_ocr_range_is_repaired_only_into_a_proper_range(printed: str, low: float | None, high: float | None) -> None:
+    from mappers.ocr_repair import repair_range
+
+    found = repair_range(printed, True, "female")
+    assert ((found.low, found.high) if found else (None, None)) == (low, high)
+
+
+@pytest.mark.parametrize(("texts", "value", "unit"), [(["37,5%"], "37,5", "%"), (["<0,5%"], "<0,5", "%"), (["37,5", "%"], "37,5", "%")])
+def test_percent_sign_glued_to_the_value_is_its_unit(texts: list[str], value: str, unit: str) -> None:
+    from extractors.results import _split_value_zone
+
+    words, x = [], 250.0
+    for t in texts:
+        words.append(Word(text=t, bbox=BBox(x0=x, top=100, x1=x + 5 * len(t), bottom=109), page=1, font_size=9, confidence=0.9, source=WordSource.OCR))
+        x += 5 * len(t) + 3
+    v, flags, units = _split_value_zone(words, True)
+    assert (" ".join(w.text for w in v), [w.text for w in units], flags) == (value, [unit], [])
