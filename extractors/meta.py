@@ -651,7 +651,10 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         # the patient block is where its keys found values: "NE Fe" (photo noise) matched
         # the key "né" on the first line and drew the search up to the laboratory's name
         anchored = [kh for f, (_, kh) in found.items() if f in _NAME_ANCHORS]
-        unl = _unlabelled_name(lines, hits, anchored or [h for h in hits if h.field in _NAME_ANCHORS])
+        anchors = [h.line_index for h in anchored or [h for h in hits if h.field in _NAME_ANCHORS]]
+        if not anchors and (only_id := _only_checked_id(lines)) is not None:
+            anchors = [only_id[1]]  # no key read at all: the one checked identifier marks the patient block
+        unl = _unlabelled_name(lines, hits, anchors)
         if unl is not None:
             fam, giv, sex_t, c = split_full_name(unl.text, given_first=True)
             p = unl.printed()
@@ -704,7 +707,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         if nat:
             ident = identify_national_id(nat)
             nat_system = ident[1] if ident else None
-            conf["national_id"] = 0.8
+            conf["national_id"] = 0.8 if birth else 0.7  # unlabelled: the birth date, or only its check digits, vouch for it
 
     if nat is None and unreadable_id is not None and birth is not None:
         cand = birth.replace("-", "") + _matricule_tail(unreadable_id.text)
@@ -792,11 +795,11 @@ def _unquoted(tokens: list[str]) -> list[str]:
     return [t for t in out if t]
 
 
-def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit], anchor_hits: Sequence[KeyHit]) -> Value | None:
+def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit], anchors: Sequence[int]) -> Value | None:
     """A patient name printed without a key, as most report engines do: a short cell of
-    name-like words just above or beside the patient fields (``anchor_hits``: birth date,
-    sex, id). ``hits`` (all keys) keeps the values of other keys out."""
-    anchors = [h.line_index for h in anchor_hits]
+    name-like words just above or beside the patient fields (``anchors``: indices of the
+    lines of the birth date, sex and id keys). ``hits`` (all keys) keeps the values of
+    other keys out."""
     if not anchors:
         return None
     anchor = min(anchors)
@@ -868,16 +871,36 @@ def _plausible(field: str, text: str) -> bool:
 
 
 def _national_id_anywhere(lines: Sequence[Line], birth: str | None) -> tuple[str | None, Printed | None]:
-    """A 13-digit number that starts with the birth date is the matricule even unlabelled."""
-    if not birth:
+    """A 13-digit number that starts with the birth date is the matricule even unlabelled.
+    Without a birth date, a number whose check digits validate for a known scheme is the
+    identifier when the document holds exactly one such number (its key lost in a
+    garbled OCR row: "N° rez d'identification vu 1947110598743")."""
+    def source(ln: Line, nat: str) -> Printed:
+        return Value(nat, tuple(w for w in ln.words if any(ch.isdigit() for ch in w.text))).printed()
+
+    if birth:
+        prefix = birth.replace("-", "")
+        for ln in lines:
+            nat = parse_national_id(ln.text)
+            if nat and nat.startswith(prefix):
+                return nat, source(ln, nat)
         return None, None
-    prefix = birth.replace("-", "")
-    for ln in lines:
-        nat = parse_national_id(ln.text)
-        if nat and nat.startswith(prefix):
-            ws = [w for w in ln.words if any(ch.isdigit() for ch in w.text)]
-            return nat, Value(nat, tuple(ws)).printed()
-    return None, None
+    only = _only_checked_id(lines)
+    if only is None:
+        return None, None
+    nat, li = only
+    return nat, source(lines[li], nat)
+
+
+def _only_checked_id(lines: Sequence[Line]) -> tuple[str, int] | None:
+    """(digits, line index) of the one number in ``lines`` whose check digits validate
+    for a known identifier scheme; None when there is none or more than one."""
+    checked: dict[str, int] = {}
+    for li, ln in enumerate(lines):
+        found = identify_national_id(ln.text)
+        if found is not None and found[1] is not None:
+            checked.setdefault(found[0], li)
+    return next(iter(checked.items())) if len(checked) == 1 else None
 
 
 def _laboratory(lines: Sequence[Line], page_heights: Sequence[float]) -> str | None:

@@ -499,3 +499,21 @@ def test_accents_of_a_given_name_are_put_back_on_ocr_pages_only_and_for_review()
     assert scanned.patient.given is not None and scanned.patient.given.text == "François" and scanned.confidence["given"] <= 0.6
     printed = parse_meta(_ocr_lines(rows, WordSource.TEXT), "fr")
     assert printed.patient.given is not None and printed.patient.given.text == "Frangois"  # a text layer prints what it means
+
+
+def test_the_one_checked_identifier_of_a_block_whose_keys_were_lost_names_the_patient() -> None:
+    from extractors.meta import parse_meta
+
+    # a patient box OCR merged with the address beside it: no key left readable
+    rows = [[("Laboratoire", 40.0), ("Central", 110.0)],
+            [("MAJERUS", 336.0), ("Pierre", 383.0)],
+            [("130,", 44.0), ("Am", 62.0), ("Markt", 77.0), ("rez", 343.0)],
+            [("N°", 336.0), ("rez", 343.0), ("d'identification", 349.0), ("vu", 398.0), ("1947110598743", 418.0)]]
+    meta = parse_meta(_ocr_lines(rows), "fr")
+    p = meta.patient
+    assert (p.national_id, p.birth_date, p.family.text, p.given.text) == ("1947110598743", "1947-11-05", "MAJERUS", "Pierre")  # type: ignore[union-attr]
+    assert meta.confidence["national_id"] <= 0.7  # unlabelled: for review
+    two = [*rows, [("Réf.", 40.0), ("1984011885701", 80.0)]]  # a second checked number: which one is the patient's?
+    assert parse_meta(_ocr_lines(two), "fr").patient.national_id is None
+    unchecked = [*rows[:3], [("N°", 336.0), ("1947110598744", 418.0)]]  # the check digits fail
+    assert parse_meta(_ocr_lines(unchecked), "fr").patient.national_id is None
