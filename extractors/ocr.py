@@ -543,9 +543,10 @@ def split_marked_numbers(gray: np.ndarray, words: tuple[Word, ...], scale_x: flo
     0.31 on clean pages and 0.43 on a blurred photo, where two-digit words whose decimal
     point was lost ("42" for 4.2) reached 0.62). Split only when every glyph of the word
     is one ink run, so the first character is the first run, and the word has three
-    glyphs at least, so the gap is also weighed against the number's own gaps. Whether the glyph is a mark or the first group of a number printed
-    with a thousands space ("1 162") is not decided here (:func:`extractors.results`
-    weighs both against the reference range).
+    glyphs at least, so the gap is also weighed against the number's own gaps. Whether
+    the glyph is a mark or the first group of a number printed with a thousands space
+    ("1 162") is not decided here (:func:`extractors.results` weighs both against the
+    reference range).
     """
     out: list[Word] = []
     for w in words:
@@ -561,7 +562,7 @@ def _marked_parts(gray: np.ndarray, w: Word, scale_x: float, scale_y: float) -> 
     if ink.size == 0:
         return None
     runs = _ink_runs(ink.any(axis=0))
-    if len(runs) != len(w.text) or len(runs) < 2:
+    if len(runs) != len(w.text):  # a glyph broken in two, or two touching: characters and runs disagree
         return None
     height = int(ink.any(axis=1).sum())
     gaps = [b[0] - a[1] for a, b in pairwise(runs)]
