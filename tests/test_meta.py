@@ -517,3 +517,13 @@ def test_the_one_checked_identifier_of_a_block_whose_keys_were_lost_names_the_pa
     assert parse_meta(_ocr_lines(two), "fr").patient.national_id is None
     unchecked = [*rows[:3], [("N°", 336.0), ("1947110598744", 418.0)]]  # the check digits fail
     assert parse_meta(_ocr_lines(unchecked), "fr").patient.national_id is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "sex"),
+    [("männl.", "male"), ("weibl.", "female"), ("Fémini Sn", "female"), ("Masculi", "male"), ("Fémin", "female"), ("Mas", None)],
+)
+def test_sex_abbreviated_or_cut_short_by_ocr(printed: str, sex: str | None) -> None:
+    from extractors.meta import parse_sex
+
+    assert parse_sex(printed) == sex  # "männl." and "weibl." are printed; "Fémini" is "Féminin" OCR cut short
