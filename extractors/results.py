@@ -18,7 +18,6 @@ Both modes work on ``models.Word`` so text-layer and OCR pages share them.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from models import BBox, Line, Printed, RawResult, Word, WordSource
 from extractors.layout import line_font_size, split_cells
 from extractors.meta import find_date
 from extractors.rules import HEADER_ROLES, lexicon
-from extractors.values import Range, is_flag, looks_like_unit, parse_flag, parse_number, parse_range
+from extractors.values import is_flag, looks_like_unit, off_range, parse_flag, parse_number, parse_range
 
 _QUAL_FALLBACK = re.compile(
     r"^(n[ée]gati(f|ve?)|neg\.?|positi(f|ve?)|pos\.?|traces?|spuren|absen(t|te|ce)|pr[ée]sen(t|te|ce)|"
@@ -488,15 +487,6 @@ def _split_letter_flag(w: Word, range_text: str, decimal_comma: bool | None) -> 
 MARK_DOUBT = 0.6  # a value read after a glyph that may be a mark or its first digit group
 
 
-def _beyond(value: float, rng: Range) -> float:
-    """How far (log ratio) ``value`` lies outside ``rng``; 0 inside it."""
-    if rng.low is not None and value < rng.low:
-        return math.log(rng.low / value) if value > 0 else math.inf
-    if rng.high is not None and value > rng.high:
-        return math.log(value / rng.high) if rng.high > 0 else math.inf
-    return 0.0
-
-
 def _mark_before_number(ws: list[Word], range_text: str, decimal_comma: bool | None) -> list[Word]:
     """A value printed after a mark OCR read as a digit set apart ("↑ 162" as "1 162",
     "↓ 48000" as "3 48000") loses the digit, when the range says a mark belongs there:
@@ -512,12 +502,12 @@ def _mark_before_number(ws: list[Word], range_text: str, decimal_comma: bool | N
     number, rng = parse_number(num.text, decimal_comma), parse_range(range_text, decimal_comma)
     if number is None or rng is None or number.comparator is not None:
         return ws
-    away = _beyond(number.value, rng)
+    away = off_range(number.value, rng)
     if away == 0:
         return ws
     grouped = parse_number(f"{mark.text} {num.text}", decimal_comma) if _tight(ws, 2) else None
     if grouped is not None:
-        if _beyond(grouped.value, rng) <= away:
+        if off_range(grouped.value, rng) <= away:
             return ws
         num = num.model_copy(update={"confidence": min(num.confidence, MARK_DOUBT)})
     return [num]

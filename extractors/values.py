@@ -7,6 +7,7 @@ Number formats: ``4,52`` ``4.52`` ``1 250`` ``1'250`` ``250.000`` (German thousa
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -95,6 +96,15 @@ class Range:
     text: str
     low_inclusive: bool = True
     high_inclusive: bool = True
+
+
+def off_range(value: float, rng: Range) -> float:
+    """How far ``value`` lies beyond ``rng``, in decades (0 inside; 1.0 = ten times off)."""
+    if rng.high is not None and rng.high > 0 and value > rng.high:
+        return math.log10(value / rng.high)
+    if rng.low is not None and rng.low > 0 and value < rng.low:
+        return math.log10(rng.low / value) if value > 0 else math.inf
+    return 0.0
 
 
 _RANGE_NUM = r"[-+]?\s*(?:\d[\d .,'’]*\d|\d)"

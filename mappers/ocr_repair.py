@@ -20,14 +20,13 @@ step                   reads                                  writes
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from extractors.values import Range, parse_number, parse_range
+from extractors.values import Range, off_range, parse_number, parse_range
 from models import RawResult
 
 _DATA = Path(__file__).with_name("data")
@@ -313,7 +312,7 @@ def repair_value(
         and raw.value.confidence < DOUBTFUL_VALUE and text.endswith("1") and printed_decimals(range_text or "") == {decimals - 1}
     ):
         cut = parse_number(text[:-1], decimal_comma)
-        if cut is not None and cut.comparator is None and _off_range(cut.value, rng) > 0:
+        if cut is not None and cut.comparator is None and off_range(cut.value, rng) > 0:
             notes.extend(("value-repaired", "digit-was-flag"))
             return ValueFix(cut.value, cut.decimals, rng, min(value_parse, 0.6), tuple(notes))
 
@@ -332,7 +331,7 @@ def repair_value(
             fits = [d for d in (1, 2, 3) if span[0] <= value / 10**d <= span[1]]
             range_read = rng is not None and rng.high is not None and rng.high <= span[1]
             if fits and range_read:  # a range read whole tells how many digits followed the lost separator
-                fits.sort(key=lambda d: (_off_range(value / 10**d, rng), d))  # type: ignore[arg-type]
+                fits.sort(key=lambda d: (off_range(value / 10**d, rng), d))  # type: ignore[arg-type]
             elif fits and rng is not None and rng.high is not None:  # the range lost them too: both scale back into the span
                 fits = [d for d in fits if rng.high / 10**d <= span[1]] or fits
             if fits:
@@ -350,15 +349,6 @@ def repair_value(
             (value, decimals), value_parse = fixed, 0.6
             notes.append("value-repaired")
     return ValueFix(value, decimals, rng, value_parse, tuple(notes))
-
-
-def _off_range(value: float, rng: Range) -> float:
-    """How far the value lies beyond its range, in decades (0 inside; 1.0 = 10 times off)."""
-    if rng.high is not None and rng.high > 0 and value > rng.high:
-        return math.log10(value / rng.high)
-    if rng.low is not None and rng.low > 0 and value < rng.low:
-        return math.log10(rng.low / value) if value > 0 else math.inf
-    return 0.0
 
 
 def _range_decimals(text: str) -> int:
