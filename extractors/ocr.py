@@ -43,6 +43,7 @@ from extractors.preprocess import (
     Orientation,
     at_most_dpi,
     blobs_stand_tall,
+    components,
     detect_orientation,
     preprocess,
     rotate_right_angle,
@@ -169,7 +170,7 @@ def _rule_components(
 ) -> tuple[np.ndarray, list[float]]:
     """Keep thin components with clear space on both sides (a band cut through a line of
     text has ink just above / below it; a table rule does not, apart from descenders)."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    n, labels, stats = components(opened)
     keep = np.zeros(n, dtype=bool)
     centres: list[float] = []
     height, width = ink.shape
@@ -205,7 +206,7 @@ def _rule_debris(
     not — and when at least ``min_pieces`` such fragments line up (within ``band_pt``)
     over ``min_span`` pixels.
     """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    n, labels, stats = components(bw)
     none = (np.zeros(bw.shape, dtype=bool), [])
     if n <= 1:
         return none

@@ -76,6 +76,19 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     return bw > 0
 
 
+def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(count, labels, stats)`` of the 8-connected components of ``mask``.
+
+    16-bit labels where the count fits (they halve the labelling time of a 300-dpi page,
+    about 20 ms, and the look-ups over the label image); 32-bit for a page of more than
+    65 534 components (noise), where OpenCV refuses 16 bits."""
+    try:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+    except cv2.error:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return n, labels, stats
+
+
 def is_bilevel(gray: np.ndarray, share: float = 0.97) -> bool:
     """True when nearly every pixel is (close to) pure black or pure white."""
     step = max(1, gray.shape[1] // 1200)
@@ -102,7 +115,7 @@ def word_blob_shapes(gray: np.ndarray) -> tuple[int, int]:
         mask, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8)
     )
     blobs = cv2.dilate(mask & (1 - rules), np.ones((3, 3), np.uint8))
-    _, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    _, _, stats = components(blobs)
     w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
     word_sized = (w * h >= 30) & (np.maximum(w, h) < small.shape[1] // 4)
     return int(((w >= 1.5 * h) & word_sized).sum()), int(((h >= 1.5 * w) & word_sized).sum())
@@ -285,10 +298,11 @@ def edge_sharpness(gray: np.ndarray) -> float:
     band = gray[h // 4 : 3 * h // 4].astype(np.float32)
     if band.size == 0:
         return 4.0
-    mag = cv2.magnitude(cv2.Sobel(band, cv2.CV_32F, 1, 0), cv2.Sobel(band, cv2.CV_32F, 0, 1))
+    # the gradient at every other pixel, as before: its magnitude is only needed there
+    mag = cv2.magnitude(cv2.Sobel(band, cv2.CV_32F, 1, 0)[::2, ::2], cv2.Sobel(band, cv2.CV_32F, 0, 1)[::2, ::2])
     small, _ = _downscale(gray, 500)
     lo, hi = np.percentile(small, (1, 99))
-    return float(np.percentile(mag[::2, ::2], 99.5) / max(1.0, hi - lo))
+    return float(np.percentile(mag, 99.5) / max(1.0, hi - lo))
 
 
 def unsharp(gray: np.ndarray, sigma: float = 2.0, amount: float = 0.8) -> np.ndarray:
@@ -320,7 +334,7 @@ def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.
     px = dpi / 72.0
     max_area = max(3, int((max_side_pt * px) ** 2))
     mask = ink_mask(gray).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats = components(mask)
     if n <= 1:
         return gray
     small = stats[:, cv2.CC_STAT_AREA] <= max_area

@@ -28,6 +28,7 @@ from extractors.ocr import (
 )
 from extractors.preprocess import (
     Orientation,
+    components,
     detect_orientation,
     edge_sharpness,
     estimate_skew,
@@ -322,6 +323,15 @@ def test_specks_removed_but_decimal_commas_kept() -> None:
     assert (cleaned[ys, xs] == 255).mean() > 0.9  # isolated specks gone
     lost = np.count_nonzero((img < 128) & (cleaned >= 128))
     assert lost < 0.02 * np.count_nonzero(img < 128)  # digits and commas intact
+
+
+@pytest.mark.parametrize("density", [0.02, 0.1])  # a few hundred components; more than 65 534 (noise)
+def test_components_match_32_bit_labelling_also_past_16_bits(density: float) -> None:
+    mask = (np.random.default_rng(3).random((1200, 1200)) < density).astype(np.uint8)
+    n, labels, stats = components(mask)
+    n32, labels32, stats32, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    assert n == n32 and (n > 65_534) == (density > 0.05)
+    assert np.array_equal(labels.astype(np.int64), labels32) and np.array_equal(stats, stats32)
 
 
 def test_fax_page_known_as_one_bit_from_the_pdf_not_the_pixels(report: DrawnReport, tmp_path: Path) -> None:
