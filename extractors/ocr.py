@@ -826,20 +826,49 @@ def language_from_words(words: Sequence[Word], default: str = DEFAULT_LANG) -> s
     return choose_language(language_scores([w.text for w in words]), default=default)
 
 
+LOOK_BANDS = ((0.17, 0.23), (0.27, 0.33), (0.37, 0.43))  # where each band of the look may end (share of the height)
+
+
+def language_decided(scores: Mapping[str, int], min_hits: int = 3) -> bool:
+    """Do the cue words counted so far settle the language? The leader has ``min_hits``
+    and three times the runner-up's count (OCR noise gives stray hits of one or two), or
+    French and German are both strong (a bilingual report)."""
+    ranked = sorted(scores.values(), reverse=True) + [0, 0]
+    return ranked[0] >= min_hits and ("+" in choose_language(scores, min_hits=min_hits) or ranked[0] >= 3 * ranked[1])
+
+
+def _emptiest_row(gray: np.ndarray, lo: float, hi: float) -> int:
+    """The row with the least ink between ``lo`` and ``hi`` of the height: a cut there
+    goes between text lines, not through one."""
+    a, b = int(gray.shape[0] * lo), max(int(gray.shape[0] * lo) + 1, int(gray.shape[0] * hi))
+    ink = (255 - gray[a:b, ::4].astype(np.int32)).sum(axis=1)
+    return a + int(np.argmin(ink))
+
+
 def detect_ocr_language_detailed(image: Image.Image, default: str = DEFAULT_LANG, dpi: float = DEFAULT_DPI) -> tuple[str, float]:
     """(language, mean word confidence) from a quick look at the top of the page.
 
-    A pass with the ``eng`` model on a 150-dpi copy of the top 30% of the page (header,
-    patient block and first results carry the language), then cue-word counts. The
+    The ``eng`` model reads a 150-dpi copy of the page from the top, a band at a time
+    (:data:`LOOK_BANDS`, each cut between text lines), until the cue words decide
+    (:func:`language_decided`); then the language is chosen on all words read. The
     confidence tells an upside-down page (garbage, ~0.3) before any full OCR pass.
-    In-process this costs about 0.2 s (a seventh of a page's OCR) and picked the right
-    model for 32 of 33 upright scans (top 40%: 33 of 33 for 0.42 s; 100 dpi: 30 of 33) —
-    much less than a second full pass when the default model was the wrong guess.
+    On the first pages of 231 upright scans of seven development sets: the right model
+    for 230, in 0.098 s a page. The single look at the top 30% it replaced: 226, in
+    0.157 s (a landscape page's header held too few cue words). Tesseract's time grows
+    with the text read, hardly with the resolution: a 110-dpi look saved a fifth.
     """
+    pairs: list[tuple[str, float]] = []
     with stage("language look"):
-        crop, crop_dpi = at_most_dpi(image.crop((0, 0, image.width, max(1, int(image.height * 0.3)))), dpi, 150.0)
-        data = run_tesseract(crop, "eng", psm=6, dpi=crop_dpi)
-    pairs = [(str(t), float(c)) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
+        gray = to_array(image)
+        top = 0
+        for lo, hi in LOOK_BANDS:
+            bottom = _emptiest_row(gray, lo, hi)
+            crop, crop_dpi = at_most_dpi(Image.fromarray(gray[top:bottom]), dpi, 150.0)
+            data = run_tesseract(crop, "eng", psm=6, dpi=crop_dpi)
+            pairs += [(str(t), float(c)) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]
+            if language_decided(language_scores([t for t, _ in pairs])):
+                break
+            top = bottom
     conf = fmean(c for _, c in pairs) / 100.0 if pairs else 0.0
     return choose_language(language_scores([t for t, _ in pairs]), default=default), conf
 

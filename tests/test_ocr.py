@@ -17,6 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from extractors.ocr import (
     choose_language,
     detect_ocr_language,
+    detect_ocr_language_detailed,
+    language_decided,
     erase_rulings,
     find_rulings,
     language_scores,
@@ -233,6 +235,36 @@ def test_language_choice_is_a_known_model(tokens: list[str]) -> None:
 def test_detect_language_on_german_image(tmp_path: Path) -> None:
     r = render_page(draw_report(tmp_path / "de.pdf", "de", seed=2).path, 0, 200)
     assert detect_ocr_language(r.image, dpi=200) == "deu"
+
+
+@pytest.mark.parametrize(
+    ("scores", "decided"),
+    [
+        ({"fra": 4, "deu": 1, "eng": 0}, True),
+        ({"fra": 3, "deu": 1, "eng": 1}, True),
+        ({"fra": 3, "deu": 2, "eng": 0}, False),  # stray hits could still be the language
+        ({"fra": 2, "deu": 0, "eng": 0}, False),
+        ({"fra": 5, "deu": 4, "eng": 0}, True),  # bilingual
+    ],
+)
+def test_language_decided_by_a_clear_lead(scores: dict[str, int], decided: bool) -> None:
+    assert language_decided(scores) is decided
+
+
+def test_language_look_reads_on_until_the_cue_words_decide() -> None:
+    """A header of names and numbers only (a landscape report's top third): the look
+    reads further down the page, to where the German words are, and is sure of them."""
+    from PIL import ImageDraw, ImageFont
+
+    img = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
+    for i, line in enumerate(["MEDILAB HOFFMANN & PARTNER", "Tel. +41 61 555 12 12", "2025-11-01   08:30   No 48213"]):
+        draw.text((80, 60 + 60 * i), line, font=font, fill=0)
+    for i, line in enumerate(["Untersuchung Ergebnis Einheit", "Leukozyten und Blut mit Befund", "Entnahme der Probe"]):
+        draw.text((80, 640 + 60 * i), line, font=font, fill=0)
+    lang, conf = detect_ocr_language_detailed(img, default="fra", dpi=150)
+    assert lang == "deu" and conf > 0.7
 
 
 @pytest.mark.parametrize("rotate_cw", [270])  # 180 is covered end to end below
