@@ -251,20 +251,43 @@ def test_language_decided_by_a_clear_lead(scores: dict[str, int], decided: bool)
     assert language_decided(scores) is decided
 
 
-def test_language_look_reads_on_until_the_cue_words_decide() -> None:
-    """A header of names and numbers only (a landscape report's top third): the look
-    reads further down the page, to where the German words are, and is sure of them."""
+def _page_of_lines(lines: Sequence[tuple[int, str]]) -> Image.Image:
+    """A 150-dpi A4 page with ``(y, text)`` lines."""
     from PIL import ImageDraw, ImageFont
 
     img = Image.new("L", (1240, 1754), 255)
     draw = ImageDraw.Draw(img)
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
-    for i, line in enumerate(["MEDILAB HOFFMANN & PARTNER", "Tel. +41 61 555 12 12", "2025-11-01   08:30   No 48213"]):
-        draw.text((80, 60 + 60 * i), line, font=font, fill=0)
-    for i, line in enumerate(["Untersuchung Ergebnis Einheit", "Leukozyten und Blut mit Befund", "Entnahme der Probe"]):
-        draw.text((80, 640 + 60 * i), line, font=font, fill=0)
+    for y, text in lines:
+        draw.text((80, y), text, font=font, fill=0)
+    return img
+
+
+def test_language_look_reads_on_until_the_cue_words_decide() -> None:
+    """A header of names and numbers only (a landscape report's top third): the look
+    reads further down the page, to where the German words are, and is sure of them."""
+    header = ["MEDILAB HOFFMANN & PARTNER", "Tel. +41 61 555 12 12", "2025-11-01   08:30   No 48213"]
+    german = ["Untersuchung Ergebnis Einheit", "Leukozyten und Blut mit Befund", "Entnahme der Probe"]
+    img = _page_of_lines([(60 + 60 * i, t) for i, t in enumerate(header)] + [(640 + 60 * i, t) for i, t in enumerate(german)])
     lang, conf = detect_ocr_language_detailed(img, default="fra", dpi=150)
     assert lang == "deu" and conf > 0.7
+
+
+def test_language_look_stops_at_a_turned_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report scanned upside down: its first band reads as garbage, and no further band
+    is read (the caller checks the orientation)."""
+    import extractors.ocr as ocr
+    from seeds.scan import scan_pdf
+
+    scanned = tmp_path / "s.pdf"
+    scan_pdf(draw_report(tmp_path / "d.pdf", "de", seed=8).path, scanned, "rotated180", seed=1)
+    r = render_page(scanned, 0, 150)
+    calls: list[int] = []
+    real = ocr.run_tesseract
+    monkeypatch.setattr(ocr, "run_tesseract", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(ocr, "language_decided", lambda scores: False)  # garbage can hit cue words
+    _, conf = detect_ocr_language_detailed(preprocess(r.image, dpi=r.dpi, rotation=0).image, default="fra", dpi=r.dpi)
+    assert conf < ocr.GARBAGE_LOOK and len(calls) == 1
 
 
 @pytest.mark.parametrize("rotate_cw", [270])  # 180 is covered end to end below
