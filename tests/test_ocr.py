@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -276,7 +277,7 @@ def test_language_look_reads_on_until_the_cue_words_decide() -> None:
 def test_language_look_stops_at_a_turned_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A report scanned upside down: its first band reads as garbage, and no further band
     is read (the caller checks the orientation)."""
-    import extractors.ocr as ocr
+    from extractors import ocr
     from seeds.scan import scan_pdf
 
     scanned = tmp_path / "s.pdf"
