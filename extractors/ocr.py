@@ -457,6 +457,10 @@ def reread_doubtful_words(
             box = old.bbox.model_copy(update={"x1": old.bbox.x0 + old.bbox.width * len(number) / len(old.text)})
             out[i] = old.model_copy(update={"text": number, "confidence": round(read.confidence, 3), "bbox": box})
             continue
+        marked = mark_then_number(old.text, new, read.confidence)
+        if marked is not None:  # "1149" was "1 14,9": a mark read as a digit, then the value
+            out[i] = _split_flag(old, marked, read.confidence)
+            continue
         flagged = _FLAGGED_NUMBER.match(new)
         if flagged and _NUMERIC_WORD.match(old.text) and read.confidence >= max(0.8, old.confidence):
             out[i] = _split_flag(old, flagged, read.confidence)  # "21,25" was "* 1,25": a flag and the number
@@ -502,6 +506,25 @@ def number_before_mark(old: str, cell: str, confidence: float) -> str | None:
     if m is None or old[:-1] != m["n"] or confidence < MARKED_NUMBER_READ:
         return None
     return m["n"]
+
+
+# a digit set apart before a number whose integer part has one or two digits: no thousands
+# group (those have three), so a mark read as a digit ("↑ 14,9" read alone as "1 14,9")
+_MARK_THEN_NUMBER = re.compile(r"^(?P<before>\d)\s+(?P<n1>\d{1,2}[.,]\d+)$")
+MARK_THEN_NUMBER_READ = 0.6  # lower than for a mark after: the cell's digits must agree with the page pass's
+
+
+def mark_then_number(old: str, cell: str, confidence: float) -> re.Match[str] | None:
+    """The cell of a word the page pass read as one number ("1149"), read alone as a
+    digit, a gap and a decimal number with the same digits ("1 14,9"): the page pass
+    glued a mark printed before the value (an arrow read as 1) onto it, and here also
+    lost its decimal comma. The digit is kept as a word of its own; whether it is a mark is
+    weighed against the reference range by :mod:`extractors.results`."""
+    m = _MARK_THEN_NUMBER.match(cell)
+    if m is None or confidence < MARK_THEN_NUMBER_READ:
+        return None
+    digits = re.sub(r"\D", "", old)
+    return m if digits == m["before"] + re.sub(r"\D", "", m["n1"]) else None
 
 
 _FLAGGED_NUMBER = re.compile(r"^(?:(?P<before>[*+\-HLhl↑↓])\s+(?P<n1>\d+(?:[.,]\d+)?)|(?P<n2>\d+(?:[.,]\d+)?)\s+(?P<after>[*+\-HLhl↑↓]))$")
@@ -563,9 +586,18 @@ def _marked_parts(gray: np.ndarray, w: Word, scale_x: float, scale_y: float) -> 
     if ink.size == 0:
         return None
     runs = _ink_runs(ink.any(axis=0))
-    if len(runs) != len(w.text):  # a glyph broken in two, or two touching: characters and runs disagree
+    rows = np.flatnonzero(ink.any(axis=1))
+    height = int(rows.size)
+    if height == 0:
         return None
-    height = int(ink.any(axis=1).sum())
+    if len(runs) == len(w.text) + 1 and w.text.isdigit():
+        # one run more than characters: a decimal point the text lost ("↑ 11,7" read "1117")
+        # is no character, but it is a glyph, and still no gap to set the mark apart
+        points = [k for k in range(2, len(runs) - 1) if _is_point(ink[:, runs[k][0] : runs[k][1]], rows[0], height)]
+        if len(points) != 1:
+            return None
+    elif len(runs) != len(w.text):  # a glyph broken in two, or two touching: characters and runs disagree
+        return None
     gaps = [b[0] - a[1] for a, b in pairwise(runs)]
     if gaps[0] < MARK_GAP * height or gaps[0] < MARK_GAP_RATIO * max([1, *gaps[1:]]):
         return None
@@ -573,6 +605,13 @@ def _marked_parts(gray: np.ndarray, w: Word, scale_x: float, scale_y: float) -> 
     mark = w.model_copy(update={"text": w.text[0], "bbox": w.bbox.model_copy(update={"x1": round(cut[0], 2)})})
     number = w.model_copy(update={"text": w.text[1:], "bbox": w.bbox.model_copy(update={"x0": round(cut[1], 2)})})
     return mark, number
+
+
+def _is_point(ink: np.ndarray, top: int, height: int) -> bool:
+    """Is this glyph's ink (columns of a word's ink mask) a decimal point or comma: narrow,
+    short, and in the lower half of the word's ink?"""
+    rows = np.flatnonzero(ink.any(axis=1))
+    return rows.size > 0 and ink.shape[1] <= 0.35 * height and rows.size <= 0.4 * height and rows[0] - top >= 0.5 * height
 
 
 READ_UNREAD_REGIONS = True  # pictures' regions and merged rows read again

@@ -564,6 +564,27 @@ def test_glyph_glued_to_a_number_is_a_mark_when_its_cell_shows_a_gap(old: str, c
 
 
 @pytest.mark.parametrize(
+    ("old", "cell", "confidence", "parts"),
+    [
+        ("1149", "1 14,9", 0.79, ("1", "14,9")),  # "↑ 14,9": the arrow glued as a 1 and the comma lost
+        ("1124", "1 12,4", 0.68, ("1", "12,4")),
+        ("4124", "4 12.4", 0.7, ("4", "12.4")),
+        ("1124", "1 12,4", 0.5, None),  # an unsure cell reading does not split
+        ("1125", "1 12,4", 0.9, None),  # the digits disagree with the page pass's
+        ("4250", "4 250,0", 0.9, None),  # three digits after the gap: a thousands group, maybe
+        ("1124", "11,24", 0.9, None),  # no gap in the cell
+    ],
+)
+def test_digit_apart_before_a_decimal_number_in_its_cell_is_kept_apart(
+    old: str, cell: str, confidence: float, parts: tuple[str, str] | None
+) -> None:
+    from extractors.ocr import mark_then_number
+
+    m = mark_then_number(old, cell, confidence)
+    assert (m["before"], m["n1"]) == parts if parts else m is None
+
+
+@pytest.mark.parametrize(
     ("value", "rng", "mapped", "interpretation"),
     [
         ("8l", "<115", 81.0, "N"),  # a 1 read as l, split off as a low flag: 8 is not below the range
@@ -627,6 +648,24 @@ def test_first_glyph_set_apart_from_a_number_is_split_off(text: str, widths_gaps
         assert out[0].bbox.x1 <= 10 + 12 + 1 and out[1].bbox.x0 >= 10 + 12 + 24 - 1  # boxes cut in the gap
     text_layer = word.model_copy(update={"source": WordSource.TEXT})
     assert split_marked_numbers(img, (text_layer,), 1.0, 1.0) == (text_layer,)  # text-layer words are never cut
+
+
+@pytest.mark.parametrize(
+    ("point_top", "parts"),
+    [
+        (24, ["1", "117"]),  # "↑ 11,7" read "1117": the comma is a glyph, not a character; the mark is set apart
+        (5, ["1117"]),  # the narrow glyph stands as tall as a digit: a character lost, left alone
+    ],
+)
+def test_mark_set_apart_from_a_number_whose_decimal_comma_was_lost(point_top: int, parts: list[str]) -> None:
+    from extractors.ocr import split_marked_numbers
+
+    img, right = _blocks([(12, 24), (10, 5), (10, 3), (4, 3), (14, 0)])
+    x_point = 10 + 12 + 24 + 10 + 5 + 10 + 3
+    img[5 : 5 + 30, x_point : x_point + 4] = 255
+    img[5 + point_top : 5 + point_top + 8, x_point : x_point + 4] = 0  # a comma: 4 wide, 8 tall
+    word = Word(text="1117", bbox=BBox(x0=8, top=4, x1=right + 1, bottom=44), page=1, font_size=32, confidence=0.46, source=WordSource.OCR)
+    assert [w.text for w in split_marked_numbers(img, (word,), 1.0, 1.0)] == parts
 
 
 @pytest.mark.parametrize(
