@@ -20,6 +20,7 @@ step                   reads                                  writes
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,37 @@ def _spans() -> dict[tuple[str, str], tuple[float, float]]:
 
 
 INFERRED_UNIT_SCORE = 0.5  # a unit no glyph of which was read: always for review
+
+
+@cache
+def _typical() -> dict[tuple[str, str], tuple[float, float]]:
+    with (_DATA / "typical_intervals.csv").open(encoding="utf-8") as fh:
+        return {(r["component_key"], r["ucum"]): (float(r["low"]), float(r["high"])) for r in csv.DictReader(fh)}
+
+
+TYPICAL_NEAR = 0.3  # decades: the printed numbers lie within a factor 2 of the typical interval...
+TYPICAL_MARGIN = 0.5  # ...and the next unit's interval is this many decades farther (a factor 3)
+
+
+def _decades_off(points: list[float], interval: tuple[float, float]) -> float:
+    """How far, in decades, the points lie outside an interval (their mean)."""
+    lo, hi = interval
+    return sum(max(0.0, math.log10(lo / p), math.log10(p / hi)) for p in points) / len(points)
+
+
+def typical_choice(component_key: str, fits: list[str], value: float, rng: Range | None) -> str | None:
+    """The one unit of ``fits`` whose typical adult reference interval the row's printed
+    range (or, without one, its value) lies near, when the units measure different things:
+    a differential count printed both as a fraction and as a count, side by side
+    ("Lymphocytes 1,93 [1,00-4,00]" is the count, not 1.93 %), or a Quick value in % or
+    seconds. No laboratory convention decides between those. None without a clear winner."""
+    points = [p for p in (range_bounds(rng) or [value]) if p > 0]
+    scored = sorted(
+        (_decades_off(points, interval), u) for u in fits if (interval := _typical().get((component_key, u))) is not None
+    )
+    if not points or len(scored) < 2 or scored[0][0] > TYPICAL_NEAR or scored[1][0] < scored[0][0] + TYPICAL_MARGIN:
+        return None
+    return scored[0][1]
 
 
 def infer_unit(
@@ -69,7 +101,14 @@ def infer_unit(
     fits = _fitting_units(component_key, accepted, [value, *bounds], unspanned)
     if not fits and bounds:
         fits = _fitting_units(component_key, accepted, [value], unspanned)
-    return _one_unit(component_key, fits) or _one_unit(component_key, _printed_like(fits, printed)) or None
+    from mappers.units import property_of
+
+    one = _one_unit(component_key, fits)
+    if one is None and len({property_of(u) for u in fits}) > 1:
+        # a fraction or a count (a Quick value in % or s): laboratories print both side by
+        # side, so the typical interval speaks first, the report's convention after it
+        one = typical_choice(component_key, fits, value, rng)
+    return one or _one_unit(component_key, _printed_like(fits, printed)) or None
 
 
 def range_bounds(rng: Range | None) -> list[float]:
@@ -157,7 +196,8 @@ def label_by_evidence(
 
 
 def validate_spans(components: set[str]) -> list[str]:
-    """Problems in ``plausible_spans.csv``: unknown component, invalid UCUM, min not below max."""
+    """Problems in ``plausible_spans.csv`` (unknown component, invalid UCUM, min not below
+    max) and ``typical_intervals.csv`` (a unit without a span, an interval outside it)."""
     from mappers.units import is_valid_ucum
 
     problems: list[str] = []
@@ -168,6 +208,13 @@ def validate_spans(components: set[str]) -> list[str]:
             problems.append(f"plausible_spans.csv: {comp}: invalid UCUM {ucum!r}")
         if not 0 <= lo < hi:
             problems.append(f"plausible_spans.csv: {comp} {ucum}: min {lo} not below max {hi}")
+    for (comp, ucum), (lo, hi) in _typical().items():
+        if (comp, ucum) not in _spans():
+            problems.append(f"typical_intervals.csv: {comp} {ucum}: no plausible span (the interval would never be used)")
+        elif not _spans()[(comp, ucum)][0] <= lo < hi <= _spans()[(comp, ucum)][1]:
+            problems.append(f"typical_intervals.csv: {comp} {ucum}: {lo}-{hi} not inside the plausible span")
+        if lo <= 0:
+            problems.append(f"typical_intervals.csv: {comp} {ucum}: low bound {lo} must be above 0 (decades)")
     return problems
 
 

@@ -356,6 +356,36 @@ def test_ocr_unit_is_repaired_to_a_unit_the_analyte_accepts() -> None:
     assert repair_unit("g£", component_units("triglycerides")).ucum == "g/L"  # type: ignore[union-attr]  # L read as £
 
 
+@pytest.mark.parametrize(
+    ("component", "value", "rng", "unit"),
+    [
+        ("lymphocytes", 1.93, "1,00-4,00", "10*9/L"),  # the count, though the report printed % on its monocytes
+        ("monocytes", 0.55, "0,20-1,00", "10*9/L"),
+        ("monocytes", 15.0, "2,0-10,0", "%"),
+        ("eosinophils", 0.24, None, "10*9/L"),  # no range: the value alone decides
+        ("basophils", 0.14, "0,00-0,20", "%"),  # both intervals near: the report's convention (% printed) decides
+    ],
+)
+def test_lost_unit_of_a_differential_count_is_told_by_its_typical_interval(
+    component: str, value: float, rng: str | None, unit: str
+) -> None:
+    from extractors.values import parse_range
+    from mappers.ocr_repair import infer_unit
+    from mappers.repair import component_units
+
+    printed = (("%", component_units("monocytes")),)  # the report printed "%" on a row with the same choice
+    assert infer_unit(component, component_units(component), value, parse_range(rng, True) if rng else None, printed=printed) == unit
+
+
+def test_typical_interval_needs_a_clear_winner() -> None:
+    from extractors.values import parse_range
+    from mappers.ocr_repair import typical_choice
+
+    assert typical_choice("basophils", ["%", "10*9/L"], 0.14, parse_range("0,00-0,20", True)) is None
+    assert typical_choice("lymphocytes", ["%", "10*9/L"], 8.0, None) is None  # 8 %: lymphopenia, or 8 x 10^9/l
+    assert typical_choice("lymphocytes", ["%", "10*9/L"], 30.0, parse_range("20-40", True)) == "%"
+
+
 def test_plausible_spans_are_validated() -> None:
     from mappers.ocr_repair import validate_spans
     from mappers.terminology import load_terminology
@@ -415,7 +445,7 @@ def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
 @pytest.mark.parametrize(
     ("label", "value", "rng", "kw"),
     [
-        ("Lymphocytes abs.", "2,14", "1,00 - 4,00", {"confidence": 0.9}),  # % or 10⁹/l: different units
+        ("Basophiles abs.", "0,14", "0,00 - 0,20", {"confidence": 0.9}),  # % or 10⁹/l, both typical intervals near
         ("Hémoglobine", "9,1", "8,1 - 10,9", {"confidence": 0.9}),  # g/dl or mmol/l: no guess
         ("Hématocrite", "46,6", "40,0 - 52,0", {}),  # a text layer prints what it means
     ],
@@ -423,6 +453,12 @@ def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
 def test_unit_is_not_inferred_when_the_spans_leave_a_choice_or_on_a_text_layer(label: str, value: str, rng: str, kw: dict[str, object]) -> None:
     r = m(label, value, None, rng, **kw)
     assert "unit-inferred" not in r.notes
+
+
+def test_lost_unit_of_an_absolute_count_is_told_by_its_range() -> None:
+    # % or 10⁹/l by the spans; the printed range 1,00-4,00 is a lymphocyte count's interval
+    r = m("Lymphocytes abs.", "2,14", None, "1,00 - 4,00", confidence=0.9)
+    assert (r.loinc, r.unit_ucum) == ("731-0", "10*9/L") and "unit-inferred" in r.notes and r.review_status == "needs-review"
 
 
 def test_lost_unit_follows_the_unit_the_report_printed_for_tests_with_the_same_choice() -> None:
