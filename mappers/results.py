@@ -57,7 +57,7 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         EVIDENCE_WEIGHT, INFERRED_UNIT_SCORE, infer_unit, label_by_evidence, misread_bound, plausible_span, repair_range, repair_value, unit_in_flag,
     )
     from mappers.repair import component_units, unit_readings
-    from mappers.terminology import component_kind, match_label
+    from mappers.terminology import component_kind, match_label, names_absolute_count
     from mappers.units import UnitMatch, property_of, to_ucum, units_equal
 
     notes: list[str] = []
@@ -134,8 +134,11 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
         return UnitMatch(ucum=ucum, score=INFERRED_UNIT_SCORE, property=property_of(ucum) or "", kind=kind)
 
     if infer:  # the unit lost (or read as nothing a unit can be): the analyte's spans may leave one unit
+        candidates = component_units(first.component_key)  # type: ignore[union-attr]
+        if names_absolute_count(label) or names_absolute_count(label_key):  # "Eosinophile abs.": a count's units only, never its %
+            candidates = frozenset(u for u in candidates if property_of(u) == "NCnc") or candidates
         unit = inferred(  # type: ignore[union-attr]
-            infer_unit(first.component_key, component_units(first.component_key), read.value, rng_read, printed=ctx.printed_units)
+            infer_unit(first.component_key, candidates, read.value, rng_read, printed=ctx.printed_units)  # type: ignore[union-attr]
         ) or unit
     qualitative_value = read is None and _qualitative(raw.value.text) is not None
     scale_hint = "Ord" if qualitative_value else ("Qn" if unit is not None else None)

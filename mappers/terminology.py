@@ -507,6 +507,11 @@ def _choose_code(
 _ABSOLUTE_COUNT = re.compile(r"\b(?:abs|absolu|absolue|absolus|absolues|absolut|absolute|absolutwert)\b")
 
 
+def names_absolute_count(label: str) -> bool:
+    """Does a printed label say its count is absolute ("PNN (valeur absolue)", "Eosinophile abs.")?"""
+    return bool(_ABSOLUTE_COUNT.search(normalise_label(label)))
+
+
 @lru_cache(maxsize=8192)
 def match_label(
     label: str,
@@ -529,7 +534,7 @@ def match_label(
     if hit is None:
         return None
     hinted = _system_from_hint(specimen_hint)
-    count_hint = bool(_ABSOLUTE_COUNT.search(normalise_label(label)))
+    count_hint = names_absolute_count(label)
     best: tuple[float, LabelMatch] | None = None
     for syn in hit.synonyms:
         rows = term.codes.get(syn.component_key)

@@ -445,7 +445,6 @@ def test_ocr_row_without_unit_of_a_test_with_one_unit_gets_it() -> None:
 @pytest.mark.parametrize(
     ("label", "value", "rng", "kw"),
     [
-        ("Basophiles abs.", "0,14", "0,00 - 0,20", {"confidence": 0.9}),  # % or 10⁹/l, both typical intervals near
         ("Hémoglobine", "9,1", "8,1 - 10,9", {"confidence": 0.9}),  # g/dl or mmol/l: no guess
         ("Hématocrite", "46,6", "40,0 - 52,0", {}),  # a text layer prints what it means
     ],
@@ -459,6 +458,20 @@ def test_lost_unit_of_an_absolute_count_is_told_by_its_range() -> None:
     # % or 10⁹/l by the spans; the printed range 1,00-4,00 is a lymphocyte count's interval
     r = m("Lymphocytes abs.", "2,14", None, "1,00 - 4,00", confidence=0.9)
     assert (r.loinc, r.unit_ucum) == ("731-0", "10*9/L") and "unit-inferred" in r.notes and r.review_status == "needs-review"
+
+
+def test_lost_unit_of_a_count_the_label_calls_absolute_is_a_count_unit() -> None:
+    # both intervals near 0,00-0,50; the report printed "%" on its other differential rows,
+    # but the label says the count is absolute: never its %
+    from dataclasses import replace
+
+    from mappers.repair import component_units
+
+    ctx = replace(FR, printed_units=(("%", component_units("monocytes")),))
+    row = raw("Polynucléaires éosinophiles / Eosinophile abs.", "0,06", "10192", "0,00 - 0,50", confidence=0.9)
+    row = row.model_copy(update={"unit": printed("10192", confidence=0.07, ocr=True)})
+    r = map_result(row, ctx)
+    assert (r.loinc, r.unit_ucum) == ("711-2", "10*9/L") and "unit-inferred" in r.notes
 
 
 def test_lost_unit_follows_the_unit_the_report_printed_for_tests_with_the_same_choice() -> None:
