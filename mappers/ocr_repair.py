@@ -62,13 +62,15 @@ def typical_choice(component_key: str, fits: list[str], value: float, rng: Range
     """The one unit of ``fits`` whose typical adult reference interval the row's printed
     range (or, without one, its value) lies near, when the units measure different things:
     a differential count printed both as a fraction and as a count, side by side
-    ("Lymphocytes 1,93 [1,00-4,00]" is the count, not 1.93 %), or a Quick value in % or
-    seconds. No laboratory convention decides between those. None without a clear winner."""
+    ("Lymphocytes 1,93 [1,00-4,00]" is the count, not 1.93 %). No laboratory convention
+    decides between those. None without a clear winner."""
     points = [p for p in (range_bounds(rng) or [value]) if p > 0]
+    if not points:  # a value of 0 and no range: nothing to place
+        return None
     scored = sorted(
         (_decades_off(points, interval), u) for u in fits if (interval := _typical().get((component_key, u))) is not None
     )
-    if not points or len(scored) < 2 or scored[0][0] > TYPICAL_NEAR or scored[1][0] < scored[0][0] + TYPICAL_MARGIN:
+    if len(scored) < 2 or scored[0][0] > TYPICAL_NEAR or scored[1][0] < scored[0][0] + TYPICAL_MARGIN:
         return None
     return scored[0][1]
 
@@ -105,8 +107,8 @@ def infer_unit(
 
     one = _one_unit(component_key, fits)
     if one is None and len({property_of(u) for u in fits}) > 1:
-        # a fraction or a count (a Quick value in % or s): laboratories print both side by
-        # side, so the typical interval speaks first, the report's convention after it
+        # a fraction or a count: laboratories print both side by side, so the typical
+        # interval speaks first, the report's convention after it
         one = typical_choice(component_key, fits, value, rng)
     return one or _one_unit(component_key, _printed_like(fits, printed)) or None
 

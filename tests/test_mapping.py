@@ -384,6 +384,8 @@ def test_typical_interval_needs_a_clear_winner() -> None:
     assert typical_choice("basophils", ["%", "10*9/L"], 0.14, parse_range("0,00-0,20", True)) is None
     assert typical_choice("lymphocytes", ["%", "10*9/L"], 8.0, None) is None  # 8 %: lymphopenia, or 8 x 10^9/l
     assert typical_choice("lymphocytes", ["%", "10*9/L"], 30.0, parse_range("20-40", True)) == "%"
+    assert typical_choice("monocytes", ["%", "10*9/L"], 0.0, None) is None  # a zero and no range: nothing to place (fax seed 20261217)
+    assert typical_choice("monocytes", ["%", "10*9/L"], 0.0, parse_range("0,0-0,0", True)) is None
 
 
 def test_plausible_spans_are_validated() -> None:
