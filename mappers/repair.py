@@ -138,6 +138,9 @@ def repair_unit(printed: str, accepted: frozenset[str], box_chars: float | None 
     return found[0] if found else None
 
 
+FIRST_TOKEN_SCORE = 0.9  # a unit spelled exactly, then a few junk glyphs: read as that unit, for review
+
+
 def unit_readings(printed: str, accepted: frozenset[str], box_chars: float | None = None) -> list[Repaired]:
     """Every accepted unit the OCR'd text may be (similarity at least 0.75), best first;
     one entry per UCUM code. Ties ("ga": "g/l" or "g/dl"?) are for the caller to break."""
@@ -156,6 +159,13 @@ def unit_readings(printed: str, accepted: frozenset[str], box_chars: float | Non
                 score = max(score, TRUNCATED_SCORE)
             if ucum not in best or score > best[ucum][0]:
                 best[ucum] = (score, spelling)
+    head, *rest = printed.split()
+    if rest and len(" ".join(rest)) <= 4:  # "% EE]": a unit, then a short run of rule or speck glyphs
+        for ucum in sorted(accepted):
+            if any(head == spelling for spelling, _, _ in _aliases().get(ucum, ())):
+                score = FIRST_TOKEN_SCORE
+                if ucum not in best or score > best[ucum][0]:
+                    best[ucum] = (score, head)
     ranked = sorted(((sc, sp, u) for u, (sc, sp) in best.items() if sc >= 0.75), key=lambda t: (-t[0], t[2]))
     return [Repaired(text=sp, ucum=u, similarity=sc) for sc, sp, u in ranked]
 

@@ -476,6 +476,15 @@ def test_lost_unit_of_a_count_the_label_calls_absolute_is_a_count_unit() -> None
     assert (r.loinc, r.unit_ucum) == ("711-2", "10*9/L") and "unit-inferred" in r.notes
 
 
+@pytest.mark.parametrize(("unit", "loinc", "ucum"), [("% EE]", "5894-1", "%"), ("% El", "5894-1", "%"), ("mg/l xx", "1988-5", "mg/L")])
+def test_ocr_unit_followed_by_a_few_junk_glyphs_is_that_unit_for_review(unit: str, loinc: str, ucum: str) -> None:
+    # "TP 85 % EE] 70-120": a rule and specks read after the "%"; the unit decides TP in % (Quick) against seconds
+    label = "TP" if unit.startswith("%") else "CRP"
+    row = raw(label, "85", unit, "70 - 120", confidence=0.9).model_copy(update={"unit": printed(unit, confidence=0.5, ocr=True)})
+    r = map_result(row, FR)
+    assert (r.loinc, r.unit_ucum) == (loinc, ucum) and "unit-repaired" in r.notes and r.review_status == "needs-review"
+
+
 def test_lost_unit_follows_the_unit_the_report_printed_for_tests_with_the_same_choice() -> None:
     # an ALT of 23 may be U/l or µkat/l (both fit): the AST above it was printed in U/l
     def rows(*specs: tuple[str, str, str | None, str]) -> list[RawResult]:
