@@ -411,11 +411,20 @@ def _tight(ws: Sequence[Word], n: int) -> bool:
     return True
 
 
+_COMPARATOR_GLYPHS = frozenset({"<", ">", "≤", "≥", "<=", ">="})
+
+
 def _split_value_zone(ws: list[Word], decimal_comma: bool | None) -> tuple[list[Word], list[Word], list[Word]]:
     """Value zone words -> (value words, flag words, unit words)."""
     if not ws:
         return [], [], []
     ws = _unglue(list(ws), decimal_comma)
+    # a comparator boxed apart from its number ("<  150": OCR boxes the short glyph alone, and
+    # measured by its own low box the gap looks wide) belongs to the number, never a stray mark
+    if len(ws) > 1 and ws[0].text in _COMPARATOR_GLYPHS and (n := parse_number(ws[1].text, decimal_comma)) is not None and n.comparator is None:
+        v, f, u = _split_value_zone(ws[1:], decimal_comma)
+        if v and v[0] is ws[1]:
+            return [ws[0], *v], f, u
     # OCR read an arrow flag before the number as one stray glyph ("↑ 36,7" as "1 36,7" or
     # "t 36,7"): set apart from the number, it is dropped (the range gives the direction)
     if (

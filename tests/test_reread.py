@@ -606,6 +606,18 @@ def test_glued_lower_case_l_is_a_low_flag_only_when_the_range_agrees(value: str,
 
 
 
+@pytest.mark.parametrize("glyph", ["<", ">", "≤"])
+def test_comparator_boxed_apart_from_its_number_stays_with_it(glyph: str) -> None:
+    """"< 0.5": tesseract boxes the short glyph alone, a word space from its number; it was
+    dropped as a stray mark and "0.5" auto-accepted (fresh seed 20261226, CRP and D-dimer)."""
+    from extractors.layout import group_lines
+    from extractors.results import _fields_by_tokens, _to_raw
+
+    (line,) = group_lines(_ocr_words([("CRP", 40, 58), (glyph, 187, 192), ("0.5", 199, 210), ("mg/L", 250, 270), ("<", 300, 305), ("5.0", 309, 320)]))
+    raw = _to_raw(_fields_by_tokens(line, False), 0, None, "en", False)
+    assert raw is not None and raw.value.text.replace(" ", "") == f"{glyph}0.5"
+
+
 def test_lower_case_l_before_a_number_is_not_its_last_digit() -> None:
     from extractors.layout import group_lines
     from extractors.results import _fields_by_tokens, _to_raw
