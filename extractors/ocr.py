@@ -905,7 +905,9 @@ def detect_ocr_language_detailed(image: Image.Image, default: str = DEFAULT_LANG
         gray = to_array(image)
         top = 0
         for lo, hi in LOOK_BANDS:
-            bottom = _emptiest_row(gray, lo, hi)
+            bottom = max(top + 1, _emptiest_row(gray, lo, hi))  # never an empty band (a page a few pixels tall)
+            if bottom > gray.shape[0]:
+                break
             crop, crop_dpi = at_most_dpi(Image.fromarray(gray[top:bottom]), dpi, 150.0)
             data = run_tesseract(crop, "eng", psm=6, dpi=crop_dpi)
             pairs += [(str(t), float(c)) for t, c in zip(data["text"], data["conf"]) if str(t).strip() and float(c) >= 0]

@@ -274,6 +274,11 @@ def test_language_look_reads_on_until_the_cue_words_decide() -> None:
     assert lang == "deu" and conf > 0.7
 
 
+@pytest.mark.parametrize("height", [1, 3, 12])
+def test_language_look_on_a_page_a_few_pixels_tall(height: int) -> None:
+    assert detect_ocr_language_detailed(Image.new("L", (40, height), 255), default="deu", dpi=300) == ("deu", 0.0)
+
+
 def test_language_look_stops_at_a_turned_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A report scanned upside down: its first band reads as garbage, and no further band
     is read (the caller checks the orientation)."""
