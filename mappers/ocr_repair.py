@@ -20,7 +20,6 @@ step                   reads                                  writes
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,10 +32,15 @@ from models import RawResult
 _DATA = Path(__file__).with_name("data")
 
 
+def _intervals(name: str, low: str, high: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """(component, unit) -> (low, high) from a data table's two columns."""
+    with (_DATA / name).open(encoding="utf-8") as fh:
+        return {(r["component_key"], r["ucum"]): (float(r[low]), float(r[high])) for r in csv.DictReader(fh)}
+
+
 @cache
 def _spans() -> dict[tuple[str, str], tuple[float, float]]:
-    with (_DATA / "plausible_spans.csv").open(encoding="utf-8") as fh:
-        return {(r["component_key"], r["ucum"]): (float(r["min"]), float(r["max"])) for r in csv.DictReader(fh)}
+    return _intervals("plausible_spans.csv", "min", "max")
 
 
 INFERRED_UNIT_SCORE = 0.5  # a unit no glyph of which was read: always for review
@@ -44,8 +48,7 @@ INFERRED_UNIT_SCORE = 0.5  # a unit no glyph of which was read: always for revie
 
 @cache
 def _typical() -> dict[tuple[str, str], tuple[float, float]]:
-    with (_DATA / "typical_intervals.csv").open(encoding="utf-8") as fh:
-        return {(r["component_key"], r["ucum"]): (float(r["low"]), float(r["high"])) for r in csv.DictReader(fh)}
+    return _intervals("typical_intervals.csv", "low", "high")
 
 
 TYPICAL_NEAR = 0.3  # decades: the printed numbers lie within a factor 2 of the typical interval...
@@ -53,9 +56,9 @@ TYPICAL_MARGIN = 0.5  # ...and the next unit's interval is this many decades far
 
 
 def _decades_off(points: list[float], interval: tuple[float, float]) -> float:
-    """How far, in decades, the points lie outside an interval (their mean)."""
-    lo, hi = interval
-    return sum(max(0.0, math.log10(lo / p), math.log10(p / hi)) for p in points) / len(points)
+    """How far, in decades, the points lie outside an interval (their mean :func:`off_range`)."""
+    rng = Range(interval[0], interval[1], "")
+    return sum(off_range(p, rng) for p in points) / len(points)
 
 
 def typical_choice(component_key: str, fits: list[str], value: float, rng: Range | None) -> str | None:
