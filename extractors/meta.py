@@ -101,6 +101,7 @@ class KeyHit:
     line_index: int
     start: int
     end: int
+    checked: bool = False  # a key read only loosely: its value must read as it is, no repair
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,10 @@ def _key_hits(line: Line, li: int) -> list[KeyHit]:
 
 
 MISREAD_KEY_SCORE = 85  # rapidfuzz ratio of an OCR'd key word to a lexicon key ("exe" ~ "sexe": 85.7)
+# a short key one letter off ("Suxe :" for "Sexe :", 75) is taken only for fields whose value
+# checks itself (a sex letter, an id's check digits), and its value must read as it is
+LOOSE_KEY_SCORE = 75
+LOOSE_KEY_FIELDS = frozenset({"sex", "national_id"})
 
 
 @cache
@@ -205,6 +210,8 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
             field = _closest_key(core, n, MISREAD_KEY_SCORE)
             if field is not None:
                 longest = KeyHit(field, li, start, start + len(core))
+            elif n == 1 and (loose := _closest_key(core, n, LOOSE_KEY_SCORE)) in LOOSE_KEY_FIELDS:
+                longest = KeyHit(loose, li, start, start + len(core), checked=True)
         if longest is not None:  # the longest key read wins: "Date de naiss" is not a misread "niss"
             out.append(longest)
     return out
@@ -597,8 +604,11 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         line = lines[li]
         # group same-span hits; pick the field
         spans: dict[tuple[int, int], list[str]] = {}
+        loose: set[tuple[int, int]] = set()
         for h in line_hits:
             spans.setdefault((h.start, h.end), []).append(h.field)
+            if h.checked:
+                loose.add((h.start, h.end))
         ordered = sorted(spans.items())
         for i, ((start, end), fields) in enumerate(ordered):
             field = fields[0]
@@ -614,6 +624,8 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             if value is None:
                 value = _value_below(lines, li, _words_in_span(line, start, end))
             if value is None:
+                continue
+            if (start, end) in loose and not _plausible(field, value.text):
                 continue
             if not _plausible(field, value.text) and not (field == "sex" and _sex_misread(value)) and not _id_misread(field, value):
                 if field == "national_id" and value.words[0].source == WordSource.OCR and _matricule_tail(value.text):
@@ -777,6 +789,57 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         report_id=report_id,
         confidence=conf,
     )
+
+
+PATIENT_FIELDS = ("family", "given", "sex", "birth_date", "national_id")
+_PATIENT_KEYS = frozenset({"fullname", "family", "given", "birth_date", "sex", "national_id"})
+
+
+@dataclass(frozen=True)
+class PatientRead:
+    """How well one page's patient block read: the patient fields found, the boxes of the
+    patient keys printed on it, and whether the name's words overlap (two readings of the
+    same ink: "Jürg" over "ürgen")."""
+
+    fields: frozenset[str]
+    keys: tuple[BBox, ...]
+    crowded: bool
+
+    @property
+    def complete(self) -> bool:
+        return len(self.fields) == len(PATIENT_FIELDS) and not self.crowded
+
+
+def patient_read(lines: Sequence[Line]) -> PatientRead:
+    """Patient fields :func:`parse_meta` finds on ``lines`` (one page), and the keys of
+    the patient block: where to read again when fields are missing."""
+    keys = [
+        BBox.enclosing([w.bbox for w in words])
+        for li, ln in enumerate(lines)
+        for h in _key_hits(ln, li)
+        if h.field in _PATIENT_KEYS and (words := _words_in_span(ln, h.start, h.end))
+    ]
+    patient = parse_meta(lines, "").patient
+    fields = frozenset(f for f in PATIENT_FIELDS if getattr(patient, f) is not None)
+    crowded = False
+    for name in (patient.family, patient.given):
+        if name is not None and name.source == WordSource.OCR:
+            inside = [w for ln in lines for w in ln.words if _within(w.bbox, name.bbox)]
+            crowded = crowded or any(_overlap_share(a.bbox, b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
+    return PatientRead(fields, tuple(keys), crowded)
+
+
+def _within(inner: BBox, outer: BBox) -> bool:
+    return inner.x0 >= outer.x0 - 0.5 and inner.x1 <= outer.x1 + 0.5 and inner.top >= outer.top - 0.5 and inner.bottom <= outer.bottom + 0.5
+
+
+def _overlap_share(a: BBox, b: BBox) -> float:
+    """The part of the smaller box that the larger one covers."""
+    dx = min(a.x1, b.x1) - max(a.x0, b.x0)
+    dy = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if dx <= 0 or dy <= 0:
+        return 0.0
+    return dx * dy / max(1e-6, min(a.width * a.height, b.width * b.height))
 
 
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-](?=[^\W\d_]))*[.,]?$", re.UNICODE)

@@ -39,6 +39,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from extractors.layout import group_lines
+from extractors.meta import PatientRead, patient_read
 from extractors.preprocess import (
     Orientation,
     at_most_dpi,
@@ -483,12 +485,23 @@ def reread_doubtful_words(
             ok = (
                 not numeric_before
                 and read.confidence >= max(0.7, old.confidence + 0.2)
-                and len(new) >= len(old.text.strip("[](){}|!'"))
+                and (len(new) >= len(old.text.strip("[](){}|!'")) or _garbage_read_clean(old, read.confidence, words, i))
                 and not _leaves_the_vocabulary(old.text, new)
             )
         if ok:
             out[i] = old.model_copy(update={"text": new, "confidence": round(read.confidence, 3)})
     return tuple(w for item in out for w in (item if isinstance(item, tuple) else (item,)))
+
+
+GARBAGE_WORD = 0.1  # a word the page pass read with less confidence than this is garbage...
+CLEAN_CELL = 0.85  # ...and its cell read alone this surely replaces it, even with fewer letters
+
+
+def _garbage_read_clean(old: Word, confidence: float, words: Sequence[Word], i: int) -> bool:
+    """A word read as garbage in the long line ("iE" at 0.03 for a lone "F" after
+    "Gender:") that its cell reads surely: fewer letters are allowed, except where a unit
+    is printed (after a number: a cell cut short reads "U" for "U/l")."""
+    return old.confidence < GARBAGE_WORD and confidence >= CLEAN_CELL and not _after_number(words, i)
 
 
 # "10^9/L" read alone, its caret misread or lost: "10A9/L", "1019/L", "10*12/l"
@@ -792,6 +805,9 @@ def ocr_page(
             words = reread_doubtful_words(eng, clean, words, scale_x, scale_y)
     if SPLIT_MARKS:
         words = split_marked_numbers(clean_gray, words, scale_x, scale_y)
+    if REREAD_PATIENT_BLOCK:
+        with stage("patient block"):
+            words = reread_patient_block(eng, clean, words, page_number, scale_x, scale_y)
     quality = round(fmean(w.confidence for w in words), 3) if words else 0.0
     return Page(
         number=page_number,
@@ -825,6 +841,84 @@ def _read_unread_regions(
                 if accept(new, garbage):
                     words = rest + new
     return words
+
+
+REREAD_PATIENT_BLOCK = True
+PATIENT_BLOCK_ABOVE = 6.0  # key heights above the first patient key the block's re-read reaches (the name heads it)
+
+
+def patient_block_region(read: PatientRead, width_pt: float) -> tuple[float, float, float, float] | None:
+    """The patient block in points ``(x0, top, x1, bottom)``: from the left edge of its
+    keys (less a third of their height) to the page's right edge, from ``PATIENT_BLOCK_ABOVE`` key heights above the
+    first key (the name, printed without a key, heads the block) to just below the last."""
+    if not read.keys:
+        return None
+    size = median(k.height for k in read.keys)
+    x0 = max(0.0, min(k.x0 for k in read.keys) - 0.3 * size)
+    top = max(0.0, min(k.top for k in read.keys) - PATIENT_BLOCK_ABOVE * size)
+    bottom = max(k.bottom for k in read.keys) + 0.5 * size
+    return x0, top, width_pt, bottom
+
+
+def _boxed_over_two_rows(old: Word, new: Word) -> bool:
+    """A word outside the block whose box the page pass stretched down over the block's
+    first row ("Kollegen" boxed 22 pt tall over "Luca Rossi" beside it): ``new``, read
+    in the block, sits in its lower part. It gives that part up."""
+    return old.bbox.height >= 1.5 * new.bbox.height and new.bbox.top >= old.bbox.top + 0.5 * new.bbox.height
+
+
+def _reads_better(new: PatientRead, old: PatientRead) -> bool:
+    """More patient fields and none lost, or the same fields with the name no longer
+    read twice over."""
+    if not old.fields <= new.fields or new.crowded and not old.crowded:
+        return False
+    return len(new.fields) > len(old.fields) or (old.crowded and not new.crowded)
+
+
+def reread_patient_block(
+    eng: Engine, image: Image.Image, words: tuple[Word, ...], page_number: int, scale_x: float, scale_y: float
+) -> tuple[Word, ...]:
+    """The page's words with its patient block read again as one block of text, when its
+    keys are there but patient fields did not read (or the name was read twice over).
+
+    On photographed and faxed pages the page pass joins the patient block to the
+    laboratory's letterhead beside it: "a Rossi Koss" for "Luca Rossi" under "Kollegen",
+    "IIRINEGARE" for "Geschlecht m"; read alone (``--psm 6``) the block reads clean. The
+    new words replace the old ones inside the block only when the patient fields read
+    better (:func:`_reads_better`)."""
+    old = patient_read(group_lines(words))
+    if old.complete:
+        return words
+    region = patient_block_region(old, image.width / scale_x)
+    if region is None:
+        return words
+    x0, top, x1, bottom = region
+    left, upper = int(x0 * scale_x), int(top * scale_y)
+    right, lower = min(image.width, int(x1 * scale_x)), min(image.height, int(bottom * scale_y))
+    if right - left < 2 or lower - upper < 2:
+        return words
+    data = eng.read_page(image.crop((left, upper, right, lower)), 6, dpi=72.0 * (scale_x + scale_y) / 2)
+    data["left"] = [int(v) + left for v in data["left"]]
+    data["top"] = [int(v) + upper for v in data["top"]]
+
+    def inside(w: Word) -> bool:
+        return x0 <= (w.bbox.x0 + w.bbox.x1) / 2 <= x1 and top <= (w.bbox.top + w.bbox.bottom) / 2 <= bottom
+
+    kept = [w for w in words if not inside(w)]
+    cut = [w for w in kept if w.bbox.x0 < x0 < w.bbox.x1]  # words the block's left edge cuts through
+    new: list[Word] = []
+    for w in words_from_tesseract(data, page_number, scale_x, scale_y):
+        if w.confidence < REGION_WORD_CONFIDENCE or not any(ch.isalnum() for ch in w.text):
+            continue
+        if w.text[:1].islower() and w.bbox.x0 - x0 < w.bbox.height and any(_same_line(w, c) for c in cut):
+            continue  # the tail of a word the edge cut ("en" of "Kollegen"): read already
+        for i, k in enumerate(kept):
+            if _overlaps(w, k) and _boxed_over_two_rows(k, w):
+                kept[i] = k.model_copy(update={"bbox": k.bbox.model_copy(update={"bottom": w.bbox.top - 0.5})})
+        if not any(_overlaps(w, k) for k in kept):
+            new.append(w)
+    candidate = (*kept, *new)
+    return candidate if _reads_better(patient_read(group_lines(candidate)), old) else words
 
 
 # --- language ------------------------------------------------------------------------------

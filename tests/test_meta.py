@@ -298,6 +298,7 @@ def test_an_ocr_birth_date_one_digit_off_a_checked_matricule_takes_the_matricule
     ("words", "field", "value"),
     [
         ([("exe", 40.0), (":", 60.0), ("M", 70.0)], "sex", "male"),  # "Sexe :" with its S lost
+        ([("Suxe", 40.0), (":", 66.0), ("F", 90.0)], "sex", "female"),  # one letter off a short key: its value reads as is
         ([("Probenentuahme:", 40.0), ("12.03.2024", 130.0)], "collection_date", "2024-03-12"),
         ([("Geburtsdalum:", 40.0), ("30.07.1957", 130.0)], "birth_date", "1957-07-30"),
         ([("Validé", 40.0), ("1e:", 80.0), ("02/06/2024", 130.0)], "report_date", "2024-06-02"),  # "le" read "1e"
@@ -527,3 +528,16 @@ def test_sex_abbreviated_or_cut_short_by_ocr(printed: str, sex: str | None) -> N
     from extractors.meta import parse_sex
 
     assert parse_sex(printed) == sex  # "männl." and "weibl." are printed; "Fémini" is "Féminin" OCR cut short
+
+
+def test_a_key_read_one_letter_off_takes_only_a_value_that_reads_as_it_is() -> None:
+    from extractors.meta import parse_meta
+
+    def sex(*words: tuple[str, float]) -> str | None:
+        return parse_meta(_ocr_lines([list(words)]), "fr").patient.sex
+
+    assert sex(("Sexe", 40.0), (":", 66.0), ("E", 90.0)) == "female"  # a sure key: an F read as E, for review
+    assert sex(("Suxe", 40.0), (":", 66.0), ("E", 90.0)) is None  # a loose key: no repair of its value
+    assert sex(("Suxe", 40.0), ("F", 90.0)) is None  # no colon: no loose key
+    # "Bern" is as close to the key "born" (75), but any date reads as a date: not taken
+    assert parse_meta(_ocr_lines([[("Bern", 40.0), (":", 66.0), ("12.03.1950", 90.0)]]), "en").patient.birth_date is None

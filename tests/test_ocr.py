@@ -657,3 +657,106 @@ def test_lines_tilted_more_at_the_top_than_at_the_bottom_are_levelled() -> None:
     assert all(abs(a) <= 0.3 for a in bands(levelled))
     unchanged, done = straighten_lines(flat)  # a level page is left as it is
     assert not done and unchanged is flat
+
+
+def _patient_block_page() -> tuple[Image.Image, float, dict[str, tuple[float, float, float, float]]]:
+    """A letterhead on the left whose last word reaches over the left edge of the patient
+    block beside it, one row higher (a photographed report's layout); the boxes (points)
+    of what is drawn."""
+    scale = 300 / 72
+    pil = Image.new("L", (1500, 520), 255)
+    d = ImageDraw.Draw(pil)
+    bold = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 44)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30)
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+
+    def draw(key: str, x: int, y: int, text: str, f: ImageFont.FreeTypeFont) -> None:
+        d.text((x, y), text, fill=0, font=f)
+        x0, y0, x1, y1 = d.textbbox((x, y), text, font=f)
+        boxes[key] = (x0 / scale, y0 / scale, x1 / scale, y1 / scale)
+
+    draw("letterhead", 40, 40, "Medizinisches Labor & Kollegen", bold)
+    # the block's left edge (a third of a key's height left of the keys) cuts the letterhead's last
+    # word before its "en", letters without ascenders, in the lower part of the word's box
+    key_height = d.textbbox((0, 0), "Geschlecht", font=font)[3] - d.textbbox((0, 0), "Geschlecht", font=font)[1]
+    block = int(boxes["letterhead"][2] * scale - bold.getlength("en") - 4 + 0.3 * key_height)
+    for i, (key, text) in enumerate((("name", "Luca Rossi"), ("birth", "geb. am 09/08/2005"), ("sex", "Geschlecht m"),
+                                     ("id", "Matrikelnummer 2005080907640"))):
+        draw(key, block, 100 + 55 * i, text, font)
+    return pil, scale, boxes
+
+
+def test_patient_block_read_again_when_the_page_pass_joined_it_to_the_letterhead() -> None:
+    # the page pass of a photographed report: "Kollegen" boxed down over the name row,
+    # the name and the sex line read as garbage; the block read alone reads them
+    from extractors.layout import group_lines
+    from extractors.meta import patient_read
+    from extractors.ocr import reread_patient_block
+    from extractors.tesseract import engine
+
+    image, scale, boxes = _patient_block_page()
+    eng = engine("deu")
+    read = words_from_tesseract(eng.read_page(image, 6, 300), 1, scale, scale)
+    assert {"Luca", "Rossi", "Geschlecht", "Kollegen"} <= {w.text for w in read}  # drawn cleanly: tesseract reads it all
+
+    def box(key: str, **changes: float) -> BBox:
+        x0, top, x1, bottom = boxes[key]
+        return BBox(x0=x0, top=top, x1=x1, bottom=bottom).model_copy(update=changes)
+
+    kollegen = next(w for w in read if w.text == "Kollegen")
+    name_row = [w for w in read if w.text in ("Luca", "Rossi")]
+    sex_row = [w for w in read if w.text in ("Geschlecht", "m")]
+    page_pass = tuple(w for w in read if w is not kollegen and w not in name_row and w not in sex_row) + (
+        kollegen.model_copy(update={"bbox": kollegen.bbox.model_copy(update={"top": kollegen.bbox.top - 2.5, "bottom": box("name").bottom})}),
+        Word(text="Koss", bbox=box("name", x0=box("name").x0 + 20), page=1, confidence=0.74, source=WordSource.OCR),
+        Word(text="IIRINEGARE", bbox=box("sex"), page=1, confidence=0.0, source=WordSource.OCR),
+    )
+    before = patient_read(group_lines(page_pass))
+    assert {"family", "given", "sex"}.isdisjoint(before.fields) and before.keys
+
+    words = reread_patient_block(eng, image, page_pass, 1, scale, scale)
+    after = patient_read(group_lines(words))
+    assert after.complete
+    lines = [ln.text for ln in group_lines(words)]
+    assert "Luca Rossi" in lines and "Geschlecht m" in lines
+    assert not {"Koss", "IIRINEGARE"} & {w.text for w in words}
+    head = next(w for w in words if w.text == "Kollegen")  # kept, giving up the name row it was boxed over
+    assert head.bbox.bottom <= box("name").top and "Medizinisches Labor & Kollegen" in lines
+    assert len(words) == len(read)  # no tail of "Kollegen" read again from the block's edge
+
+
+def test_patient_block_left_alone_when_it_read_or_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractors.ocr import reread_patient_block
+    from extractors.tesseract import engine
+
+    image, scale, _ = _patient_block_page()
+    eng = engine("deu")
+    read = words_from_tesseract(eng.read_page(image, 6, 300), 1, scale, scale)
+
+    def no_read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(eng, "read_page", no_read)
+    assert reread_patient_block(eng, image, read, 1, scale, scale) is read  # every field read: nothing to do
+    letterhead = tuple(w for w in read if w.bbox.top < 20)
+    assert reread_patient_block(eng, image, letterhead, 1, scale, scale) is letterhead  # no patient key: no block
+
+
+def test_patient_block_reading_kept_only_when_it_reads_more() -> None:
+    from extractors.meta import PatientRead
+    from extractors.ocr import _boxed_over_two_rows, _reads_better
+
+    def read(*fields: str, crowded: bool = False) -> PatientRead:
+        return PatientRead(frozenset(fields), (), crowded)
+
+    assert _reads_better(read("family", "given", "national_id"), read("national_id"))
+    assert not _reads_better(read("family", "given"), read("national_id"))  # the id lost
+    assert not _reads_better(read("national_id"), read("national_id"))
+    assert _reads_better(read("family", "given"), read("family", "given", crowded=True))  # the name no longer read twice
+    assert not _reads_better(read("family", "given", "sex", crowded=True), read("family", "given"))
+
+    def w(top: float, bottom: float) -> Word:
+        return Word(text="x", bbox=BBox(x0=0, top=top, x1=10, bottom=bottom), page=1, confidence=0.9, source=WordSource.OCR)
+
+    assert _boxed_over_two_rows(w(58.8, 80.4), w(72.5, 79.4))  # "Kollegen" over "Luca"
+    assert not _boxed_over_two_rows(w(58.8, 70.0), w(60.0, 69.0))  # the same row

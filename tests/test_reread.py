@@ -798,3 +798,29 @@ def test_percent_sign_glued_to_the_value_is_its_unit(texts: list[str], value: st
         x += 5 * len(t) + 3
     v, flags, units = _split_value_zone(words, True)
     assert (" ".join(w.text for w in v), [w.text for w in units], flags) == (value, [unit], [])
+
+
+def test_a_word_read_as_garbage_is_replaced_by_its_cell_read_surely_even_with_fewer_letters() -> None:
+    # "Gender:   F" read in the long line as "iE" at 0.03; alone, the cell reads "F" surely
+    from PIL import Image, ImageDraw, ImageFont
+
+    scale = 300 / 72
+    pil = Image.new("L", (1400, 140), 255)
+    d = ImageDraw.Draw(pil)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 36)
+    boxes = {}
+    for text, x in (("Gender:", 40), ("F", 400), ("8,1", 700), ("U", 900)):
+        d.text((x, 50), text, fill=0, font=font)
+        x0, y0, x1, y1 = d.textbbox((x, 50), text, font=font)
+        boxes[text] = BBox(x0=x0 / scale, top=y0 / scale, x1=x1 / scale, bottom=y1 / scale)
+
+    def word(text: str, at: str, conf: float) -> Word:
+        return Word(text=text, bbox=boxes[at], page=1, confidence=conf, source=WordSource.OCR)
+
+    eng = engine("eng")
+    words = (word("Gender:", "Gender:", 0.96), word("iE", "F", 0.03), word("8,1", "8,1", 0.96), word("Ul!", "U", 0.05))
+    out = reread_doubtful_words(eng, pil, words, scale, scale)
+    assert out[1].text == "F" and out[1].confidence >= 0.85
+    assert out[3].text == "Ul!"  # where a unit is printed, a cell never reads fewer letters than the line did
+    unsure = (words[0], word("iE", "F", 0.3), *words[2:])
+    assert reread_doubtful_words(eng, pil, unsure, scale, scale)[1].text == "iE"  # not garbage: the letters count again
