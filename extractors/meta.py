@@ -9,6 +9,7 @@ Every field keeps the printed string it came from (page and box) for review.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word, WordSource
 from extractors.layout import line_font_size
-from extractors.rules import given_name_key, given_name_spellings, lexicon, unaccented
+from extractors.rules import RULES_PATH, given_name_key, given_name_spellings, lexicon, unaccented
 from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 # ---------------------------------------------------------------- dates
@@ -188,7 +189,8 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
         if w.source != WordSource.OCR:
             continue
         colon = w.text.endswith(":") or (i + 1 < len(line.words) and line.words[i + 1].text.startswith(":"))
-        if not colon:
+        comma = not colon and w.text.endswith(",")  # a colon read as a comma ("Gender, Male"): self-checking fields only
+        if not colon and not comma:
             hit = _long_misread_key(w, li, offs[i][0], found)
             if hit is not None:
                 out.append(hit)
@@ -201,17 +203,18 @@ def _misread_key_hits(line: Line, li: int, offs: list[tuple[int, int]], found: S
             start = offs[first][0]
             if any(h.start <= start < h.end or start <= h.start < offs[i][1] for h in found):
                 break
-            core = unaccented(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":.,;"))  # "naiss,:" for "naiss.:"
+            # "naiss,:" for "naiss.:"; "N°" as the keys spell it ("no d'identification")
+            core = unaccented(" ".join(x.text for x in line.words[first : i + 1]).rstrip(":.,;")).replace("°", "o")
             tokens = core.split()
             if n == 1 and (len(core) < 3 or not core.isalpha()):
                 continue
-            if n > 1 and (not all(t.isalnum() for t in tokens) or sum(ch.isalpha() for ch in core) < 5):
+            if n > 1 and (not all(t.replace("'", "").replace("’", "").isalnum() for t in tokens) or sum(ch.isalpha() for ch in core) < 5):
                 continue
             field = _closest_key(core, n, MISREAD_KEY_SCORE)
-            if field is not None:
+            if field is not None and not comma:
                 longest = KeyHit(field, li, start, start + len(core))
-            elif n == 1 and (loose := _closest_key(core, n, LOOSE_KEY_SCORE)) in LOOSE_KEY_FIELDS:
-                longest = KeyHit(loose, li, start, start + len(core), checked=True)
+            elif field in LOOSE_KEY_FIELDS or n == 1 and (field := _closest_key(core, n, LOOSE_KEY_SCORE)) in LOOSE_KEY_FIELDS:
+                longest = KeyHit(field, li, start, start + len(core), checked=True)
         if longest is not None:  # the longest key read wins: "Date de naiss" is not a misread "niss"
             out.append(longest)
     return out
@@ -257,7 +260,7 @@ def _value_after(line: Line, start: int, stop: int) -> Value | None:
             chosen.append(w)
         elif a < start < b:  # key and value glued ("Nom:SCHMIT")
             rest = line.text[start:b].lstrip(":. ")
-            if rest:
+            if any(ch.isalnum() for ch in rest):  # not the key's own punctuation ("Gender," read for "Gender:")
                 chosen.append(w.model_copy(update={"text": rest}))
     text = " ".join(w.text for w in chosen).strip(" :")
     if not text or not chosen:
@@ -340,6 +343,35 @@ def accent_misread_given(name: str) -> str | None:
     return found.upper() if name.isupper() else found[:1].upper() + found[1:]
 
 
+@cache
+def _spellings_by_key() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for spelling in given_name_spellings():
+        out.setdefault(given_name_key(spelling), set()).add(spelling)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def stray_glyph_given(token: str) -> str | None:
+    """A given name OCR read with one glyph not a letter, where an accented letter
+    (``Jéro6me`` for Jérôme, ``Chlo&`` for Chloé) or a letter (``Mar1e``) was printed:
+    the glyph stands for one letter or none, and exactly one spelling of the list must fit
+    the rest; it is taken, accents included. Hyphens and apostrophes are letters of names
+    here. None otherwise."""
+    core = token.strip(",.;:()")
+    odd = [i for i, ch in enumerate(core) if not ch.isalpha() and ch not in "-'’"]
+    if len(odd) != 1 or sum(ch.isalpha() for ch in core) < 3:
+        return None
+    i = odd[0]
+    head, tail = given_name_key(core[:i]), given_name_key(core[i + 1 :])
+    pattern = re.compile(re.escape(head) + "[^\\W\\d_]?" + re.escape(tail))
+    fits = {found for key, spellings in _spellings_by_key().items() if pattern.fullmatch(key) for found in spellings}
+    if len(fits) != 1:
+        return None
+    (found,) = fits
+    spelled = found.upper() if core.replace(core[i], "").isupper() else found[:1].upper() + found[1:]
+    return token.replace(core, spelled, 1)  # the edge punctuation stays: "WEBER, Chlo&" keeps its comma
+
+
 def _is_title(token: str) -> bool:
     lex = lexicon()
     return any(p.match(token) for p in (lex.title_female, lex.title_male, lex.title_any))
@@ -417,8 +449,36 @@ def split_full_name(text: str, given_first: bool = False) -> tuple[str | None, s
 _SEX_MISREAD = re.compile(r"^EF?[.:]?$")
 
 
-def _sex_misread(value: Value) -> bool:
-    return bool(_SEX_MISREAD.match(value.text.strip())) and all(w.source == WordSource.OCR for w in value.words)
+SEX_WORD_SCORE = 80  # an OCR'd word this close to a sex word of five letters or more ("lemme", "Mascu]in") is that word
+
+
+@cache
+def _sex_words() -> dict[str, str]:
+    """Plain sex words of the lexicon (five letters or more), folded: word -> sex."""
+    raw = json.loads(RULES_PATH.read_text(encoding="utf-8"))["sex_values"]
+    return {unaccented(w): sex for sex, words in raw.items() for w in words if w.isalpha() and len(w) >= 5}
+
+
+def _sex_misread(value: Value) -> str | None:
+    """The sex of an OCR'd value that no sex pattern matched but that is one: an E read
+    for F ("Sexe : E"; no sex is written E or EF), or one word of five letters or more a
+    glyph away from a sex word ("lemme" for femme, "Mascu]in"), closer to one sex's words
+    than to the other's. None otherwise."""
+    if not all(w.source == WordSource.OCR for w in value.words):
+        return None
+    text = value.text.strip()
+    if _SEX_MISREAD.match(text):
+        return "female"
+    core = unaccented(text.strip(".:;,'’`\""))
+    if " " in core or len(core) < 5:
+        return None
+    best: dict[str, float] = {}
+    for word, sex in _sex_words().items():
+        best[sex] = max(best.get(sex, 0.0), fuzz.ratio(core, word))
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if ranked[0][1] < SEX_WORD_SCORE or (len(ranked) > 1 and ranked[1][1] >= ranked[0][1]):
+        return None
+    return ranked[0][0]
 
 
 def parse_sex(text: str) -> str | None:
@@ -627,11 +687,11 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
                 continue
             if (start, end) in loose and not _plausible(field, value.text):
                 continue
-            if not _plausible(field, value.text) and not (field == "sex" and _sex_misread(value)) and not _id_misread(field, value):
+            if not _plausible(field, value.text) and not (field == "sex" and _sex_misread(value) is not None) and not _id_misread(field, value):
                 if field == "national_id" and value.words[0].source == WordSource.OCR and _matricule_tail(value.text):
                     unreadable_id = unreadable_id or value  # its date part may come from the birth date, below
                 continue
-            found[field] = (value, KeyHit(field, li, start, end))
+            found[field] = (value, KeyHit(field, li, start, end, checked=(start, end) in loose))
 
     conf: dict[str, float] = {}
     family = given = None
@@ -676,6 +736,8 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
             if giv:
                 given = p.model_copy(update={"text": giv})
                 conf["given"] = min(c, 0.9)
+                if any(w.source == WordSource.OCR and stray_glyph_given(w.text) for w in unl.words):
+                    conf["given"] = min(conf["given"], 0.6)  # a glyph read for a letter, spelled from the list: a person confirms
             sex_from_title = sex_from_title or sex_t
 
     if given is not None and given.source == WordSource.OCR and (spelled := accent_misread_given(given.text)) is not None:
@@ -695,9 +757,9 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         sex = parse_sex(v.text)
         if sex:
             sex_src = v.printed()
-            conf["sex"] = 0.98
-        elif _sex_misread(v):
-            sex, sex_src = "female", v.printed()  # "Sexe : E": an F read with one bar too many, for review
+            conf["sex"] = 0.8 if found["sex"][1].checked else 0.98  # a key read loosely: a little less sure
+        elif (misread := _sex_misread(v)) is not None:
+            sex, sex_src = misread, v.printed()  # "Sexe : E" (an F with one bar too many), "lemme": for review
             conf["sex"] = 0.6
     if sex is None and sex_from_title:
         sex = sex_from_title
@@ -709,7 +771,7 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
         if ident:
             nat, nat_system = ident
             nat_src = v.printed()
-            conf["national_id"] = 0.98 if nat_system else 0.7
+            conf["national_id"] = (0.9 if found["national_id"][1].checked else 0.98) if nat_system else 0.7
         elif v.words[0].source == WordSource.OCR and (misread := misread_national_id(v.text)) is not None:
             nat, nat_system = misread
             nat_src = v.printed()
@@ -797,12 +859,13 @@ _PATIENT_KEYS = frozenset({"fullname", "family", "given", "birth_date", "sex", "
 
 @dataclass(frozen=True)
 class PatientRead:
-    """How well one page's patient block read: the patient fields found, the boxes of the
-    patient keys printed on it, and whether the name's words overlap (two readings of the
-    same ink: "Jürg" over "ürgen")."""
+    """How well one page's patient block read: the patient fields found, the boxes that
+    place the block (its keys, and the patient values found, where keys were not read),
+    and whether the name's words overlap (two readings of the same ink: "Jürg" over
+    "ürgen")."""
 
     fields: frozenset[str]
-    keys: tuple[BBox, ...]
+    anchors: tuple[BBox, ...]
     crowded: bool
 
     @property
@@ -811,22 +874,24 @@ class PatientRead:
 
 
 def patient_read(lines: Sequence[Line]) -> PatientRead:
-    """Patient fields :func:`parse_meta` finds on ``lines`` (one page), and the keys of
-    the patient block: where to read again when fields are missing."""
-    keys = [
+    """Patient fields :func:`parse_meta` finds on ``lines`` (one page), and where the
+    patient block is: where to read again when fields are missing."""
+    anchors = [
         BBox.enclosing([w.bbox for w in words])
         for li, ln in enumerate(lines)
         for h in _key_hits(ln, li)
         if h.field in _PATIENT_KEYS and (words := _words_in_span(ln, h.start, h.end))
     ]
     patient = parse_meta(lines, "").patient
+    printed = (patient.family, patient.given, patient.birth_date_src, patient.sex_src, patient.national_id_src)
+    anchors.extend(p.bbox for p in printed if p is not None)
     fields = frozenset(f for f in PATIENT_FIELDS if getattr(patient, f) is not None)
     crowded = False
     for name in (patient.family, patient.given):
         if name is not None and name.source == WordSource.OCR:
             inside = [w for ln in lines for w in ln.words if _within(w.bbox, name.bbox)]
             crowded = crowded or any(_overlap_share(a.bbox, b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
-    return PatientRead(fields, tuple(keys), crowded)
+    return PatientRead(fields, tuple(anchors), crowded)
 
 
 def _within(inner: BBox, outer: BBox) -> bool:
@@ -892,6 +957,8 @@ def _unlabelled_name(lines: Sequence[Line], hits: Sequence[KeyHit], anchors: Seq
             if _DOCTOR.match(cell[0].text):
                 continue  # "Dr. ..." beside the patient block is a physician
             kept = _cut_birth_name(_unquoted(" ".join(w.text for w in cell).split()))
+            if all(w.source == WordSource.OCR for w in cell):
+                kept = [stray_glyph_given(t) or t for t in kept]
             cell = cell[: len(kept)] if len(kept) <= len(cell) else cell
             toks, _ = _clean_name_tokens(kept)
             text = " ".join(toks)

@@ -844,19 +844,32 @@ def _read_unread_regions(
 
 
 REREAD_PATIENT_BLOCK = True
-PATIENT_BLOCK_ABOVE = 6.0  # key heights above the first patient key the block's re-read reaches (the name heads it)
+PATIENT_BLOCK_ABOVE = 6.0  # anchor heights above the first the block's re-read reaches (the name heads the block)
+PATIENT_BLOCK_BELOW = 2.5  # ...and below the last: a row more, whose key may not have read
+PATIENT_BLOCK_GAP = 4.0  # anchors farther apart than this many heights are in different blocks
 
 
 def patient_block_region(read: PatientRead, width_pt: float) -> tuple[float, float, float, float] | None:
     """The patient block in points ``(x0, top, x1, bottom)``: from the left edge of its
-    keys (less a third of their height) to the page's right edge, from ``PATIENT_BLOCK_ABOVE`` key heights above the
-    first key (the name, printed without a key, heads the block) to just below the last."""
-    if not read.keys:
+    anchors (less a third of their height) to the page's right edge, from
+    ``PATIENT_BLOCK_ABOVE`` anchor heights above the first (the name, printed without a
+    key, heads the block) to ``PATIENT_BLOCK_BELOW`` below the last (a row whose key did
+    not read). Anchors more than ``PATIENT_BLOCK_GAP``
+    heights apart belong to different blocks (an identifier repeated in the footer): the
+    block with the most anchors is taken."""
+    if not read.anchors:
         return None
-    size = median(k.height for k in read.keys)
-    x0 = max(0.0, min(k.x0 for k in read.keys) - 0.3 * size)
-    top = max(0.0, min(k.top for k in read.keys) - PATIENT_BLOCK_ABOVE * size)
-    bottom = max(k.bottom for k in read.keys) + 0.5 * size
+    size = median(a.height for a in read.anchors)
+    blocks: list[list[BBox]] = []
+    for a in sorted(read.anchors, key=lambda a: a.top):
+        if blocks and a.top - max(b.bottom for b in blocks[-1]) <= PATIENT_BLOCK_GAP * size:
+            blocks[-1].append(a)
+        else:
+            blocks.append([a])
+    block = max(blocks, key=len)
+    x0 = max(0.0, min(a.x0 for a in block) - 0.3 * size)
+    top = max(0.0, min(a.top for a in block) - PATIENT_BLOCK_ABOVE * size)
+    bottom = max(a.bottom for a in block) + PATIENT_BLOCK_BELOW * size
     return x0, top, width_pt, bottom
 
 
@@ -885,7 +898,8 @@ def reread_patient_block(
     laboratory's letterhead beside it: "a Rossi Koss" for "Luca Rossi" under "Kollegen",
     "IIRINEGARE" for "Geschlecht m"; read alone (``--psm 6``) the block reads clean. The
     new words replace the old ones inside the block only when the patient fields read
-    better (:func:`_reads_better`)."""
+    better (:func:`_reads_better`); a word of the block that none of them reads over
+    stays."""
     old = patient_read(group_lines(words))
     if old.complete:
         return words
@@ -905,6 +919,7 @@ def reread_patient_block(
         return x0 <= (w.bbox.x0 + w.bbox.x1) / 2 <= x1 and top <= (w.bbox.top + w.bbox.bottom) / 2 <= bottom
 
     kept = [w for w in words if not inside(w)]
+    within = [w for w in words if inside(w)]
     cut = [w for w in kept if w.bbox.x0 < x0 < w.bbox.x1]  # words the block's left edge cuts through
     new: list[Word] = []
     for w in words_from_tesseract(data, page_number, scale_x, scale_y):
@@ -917,6 +932,8 @@ def reread_patient_block(
                 kept[i] = k.model_copy(update={"bbox": k.bbox.model_copy(update={"bottom": w.bbox.top - 0.5})})
         if not any(_overlaps(w, k) for k in kept):
             new.append(w)
+    # a word of the block that no new word reads over stays: the block's re-read dropped it as unsure
+    kept += [w for w in within if not any(_overlaps(w, n) for n in new)]
     candidate = (*kept, *new)
     return candidate if _reads_better(patient_read(group_lines(candidate)), old) else words
 

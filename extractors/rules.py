@@ -89,14 +89,15 @@ def _plain_key(pat: str) -> str:
     -> "matrikelnummer", "freigabe( am)?" -> "freigabe", "valid[ée] le" -> "validé le"."""
     plain = re.sub(r"\([^()a-zà-ÿß][^()]*\)\?", "", pat)  # optional words after it: "( am| vom)?"
     plain = re.sub(r"\(([a-zà-ÿß]+)(\|[^()]*)?\)\??", r"\1", plain)
-    return re.sub(r"\[([a-zà-ÿß])[^\]]*\]", r"\1", plain)  # a character class read as its first letter
+    plain = plain.replace("\\.?", "")  # an optional full stop: "n[°o]\.? d'identification"
+    return re.sub(r"\[[^\]a-zà-ÿß]*([a-zà-ÿß])[^\]]*\]", r"\1", plain)  # a character class read as its first letter
 
 
 def _plain_meta_keys(raw_meta: dict[str, dict[str, list[str]]], phrases: bool = False) -> dict[str, str]:
     """The meta key patterns that are one plain word of 4+ letters ("sexe", "geburtsdatum")
     or, with ``phrases``, two or three plain words ("validé le", "ausgedruckt am") -> their
     field; a key two fields share is left out."""
-    shape = r"[a-zà-ÿß]+(?: [a-zà-ÿß]+){1,2}" if phrases else r"[a-zà-ÿß]{4,}"
+    shape = r"[a-zà-ÿß]+(?: [a-zà-ÿß']+){1,2}" if phrases else r"[a-zà-ÿß]{4,}"
     out: dict[str, str] = {}
     shared: set[str] = set()
     for field, langs in raw_meta.items():

@@ -541,3 +541,71 @@ def test_a_key_read_one_letter_off_takes_only_a_value_that_reads_as_it_is() -> N
     assert sex(("Suxe", 40.0), ("F", 90.0)) is None  # no colon: no loose key
     # "Bern" is as close to the key "born" (75), but any date reads as a date: not taken
     assert parse_meta(_ocr_lines([[("Bern", 40.0), (":", 66.0), ("12.03.1950", 90.0)]]), "en").patient.birth_date is None
+
+
+@pytest.mark.parametrize(
+    ("token", "spelled"),
+    [
+        ("Jéro6me", "Jérôme"),  # the circumflex read as a glyph of its own
+        ("Chlo&,", "Chloé,"),  # the accented letter read as a glyph; the comma stays
+        ("Mar1e", "Marie"),  # a letter read as a digit
+        ("JÉRO6ME", "JÉRÔME"),
+        ("Jean-Luc", None),  # hyphens are letters of names
+        ("Weber", None),  # nothing odd in it
+        ("J6", None),  # too short to tell
+        ("Ma6r1e", None),  # two odd glyphs
+        ("Xyz4q", None),  # no listed name fits
+    ],
+)
+def test_given_name_read_with_a_glyph_for_a_letter_is_spelled_from_the_list(token: str, spelled: str | None) -> None:
+    from extractors.meta import stray_glyph_given
+
+    assert stray_glyph_given(token) == spelled
+
+
+def test_unlabelled_name_with_a_glyph_for_an_accent_is_found_and_doubted() -> None:
+    from extractors.meta import parse_meta
+
+    rows = [[("Jéro6me", 40.0), ("Bernard", 90.0)], [("Born:", 40.0), ("1967-09-17", 100.0)], [("Gender:", 40.0), ("Male", 100.0)]]
+    scanned = parse_meta(_ocr_lines(rows), "en")
+    assert (scanned.patient.given.text, scanned.patient.family.text) == ("Jérôme", "Bernard")
+    assert scanned.confidence["given"] <= 0.6  # spelled from the list: a person confirms
+    assert parse_meta(_ocr_lines(rows, WordSource.TEXT), "en").patient.given is None  # printed so: no name
+
+
+@pytest.mark.parametrize(
+    ("value", "sex"),
+    [("lemme", "female"), ("Mascu]in", "male"), ("weiblick", "female"), ("Hommes", "male"), ("xxxxx", None), ("Lemma", None)],
+)
+def test_sex_word_a_glyph_off_is_read_on_an_ocr_page_for_review(value: str, sex: str | None) -> None:
+    from extractors.meta import parse_meta
+
+    scanned = parse_meta(_ocr_lines([[("Sexe", 40.0), (":", 66.0), (value, 90.0)]]), "fr")
+    assert scanned.patient.sex == sex
+    if sex is not None:
+        assert scanned.confidence["sex"] <= 0.6
+    assert parse_meta(_ocr_lines([[("Sexe", 40.0), (":", 66.0), (value, 90.0)]], WordSource.TEXT), "fr").patient.sex is None
+
+
+def test_a_colon_read_as_a_comma_keys_only_self_checking_fields() -> None:
+    from extractors.meta import parse_meta
+
+    sexed = parse_meta(_ocr_lines([[("Gender,", 40.0), ("Male", 120.0)]]), "en")
+    assert sexed.patient.sex == "male" and sexed.confidence["sex"] <= 0.8
+    assert parse_meta(_ocr_lines([[("Gender,", 40.0), ("Mule", 120.0)]]), "en").patient.sex is None  # its value reads as is
+    assert parse_meta(_ocr_lines([[("Surname,", 40.0), ("DUPONT", 120.0)]]), "en").patient.family is None  # a name checks nothing
+
+
+def test_a_key_with_a_degree_sign_and_an_apostrophe_misread_is_still_a_key() -> None:
+    from extractors.meta import parse_meta
+    from extractors.rules import _plain_key
+
+    assert _plain_key("n[°o]\\.? d'identification") == "no d'identification"  # as the fuzzy match spells keys
+    # a fax: the key's "a" read "n", the date part of the matricule two digits off, the birth date's
+    # key and separators misread; the printed birth date puts the date part back, the check digits agree
+    row = [("N°", 51.0), ("d'identificntion:", 65.0), ("1945", 151.0), ("9324", 174.0), ("437", 198.0), ("04", 216.0),
+           ("Date", 299.0), ("de", 323.0), ("paissauce:", 337.0), ("23:03,1945", 398.0)]
+    scanned = parse_meta(_ocr_lines([row]), "fr")
+    assert (scanned.patient.national_id, scanned.patient.birth_date) == ("1945032343704", "1945-03-23")
+    assert scanned.confidence["national_id"] <= 0.6
+    assert parse_meta(_ocr_lines([row], WordSource.TEXT), "fr").patient.national_id is None

@@ -710,19 +710,37 @@ def test_patient_block_read_again_when_the_page_pass_joined_it_to_the_letterhead
         kollegen.model_copy(update={"bbox": kollegen.bbox.model_copy(update={"top": kollegen.bbox.top - 2.5, "bottom": box("name").bottom})}),
         Word(text="Koss", bbox=box("name", x0=box("name").x0 + 20), page=1, confidence=0.74, source=WordSource.OCR),
         Word(text="IIRINEGARE", bbox=box("sex"), page=1, confidence=0.0, source=WordSource.OCR),
+        # read in the page pass where the block's re-read finds nothing (it drops what it is unsure of): stays
+        Word(text="Zimmer", bbox=box("sex", x0=box("sex").x1 + 60, x1=box("sex").x1 + 90), page=1, confidence=0.9, source=WordSource.OCR),
     )
     before = patient_read(group_lines(page_pass))
-    assert {"family", "given", "sex"}.isdisjoint(before.fields) and before.keys
+    assert {"family", "given", "sex"}.isdisjoint(before.fields) and before.anchors
 
     words = reread_patient_block(eng, image, page_pass, 1, scale, scale)
     after = patient_read(group_lines(words))
     assert after.complete
     lines = [ln.text for ln in group_lines(words)]
-    assert "Luca Rossi" in lines and "Geschlecht m" in lines
+    assert "Luca Rossi" in lines and "Geschlecht m Zimmer" in lines
     assert not {"Koss", "IIRINEGARE"} & {w.text for w in words}
     head = next(w for w in words if w.text == "Kollegen")  # kept, giving up the name row it was boxed over
     assert head.bbox.bottom <= box("name").top and "Medizinisches Labor & Kollegen" in lines
-    assert len(words) == len(read)  # no tail of "Kollegen" read again from the block's edge
+    assert len(words) == len(read) + 1  # no tail of "Kollegen" read again from the block's edge
+    assert "Zimmer" in {w.text for w in words}
+
+
+def test_patient_block_is_where_most_of_its_anchors_are() -> None:
+    from extractors import ocr
+    from extractors.meta import PatientRead
+
+    def anchor(x0: float, top: float) -> BBox:
+        return BBox(x0=x0, top=top, x1=x0 + 60, bottom=top + 7)
+
+    block = [anchor(336, 67), anchor(336, 79), anchor(380, 91)]
+    footer_id = anchor(40, 800)  # the identifier repeated in the page's footer
+    x0, top, x1, bottom = ocr.patient_block_region(PatientRead(frozenset(), (*block, footer_id), False), 595)
+    assert x0 == pytest.approx(336 - 0.3 * 7) and x1 == 595
+    assert top == pytest.approx(67 - ocr.PATIENT_BLOCK_ABOVE * 7) and bottom == pytest.approx(98 + ocr.PATIENT_BLOCK_BELOW * 7)
+    assert ocr.patient_block_region(PatientRead(frozenset(), (), False), 595) is None
 
 
 def test_patient_block_left_alone_when_it_read_or_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
