@@ -890,7 +890,7 @@ def patient_read(lines: Sequence[Line]) -> PatientRead:
     for name in (patient.family, patient.given):
         if name is not None and name.source == WordSource.OCR:
             inside = [w for ln in lines for w in ln.words if _within(w.bbox, name.bbox)]
-            crowded = crowded or any(_overlap_share(a.bbox, b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
+            crowded = crowded or any(overlap_share(a.bbox, b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
     return PatientRead(fields, tuple(anchors), crowded)
 
 
@@ -898,8 +898,8 @@ def _within(inner: BBox, outer: BBox) -> bool:
     return inner.x0 >= outer.x0 - 0.5 and inner.x1 <= outer.x1 + 0.5 and inner.top >= outer.top - 0.5 and inner.bottom <= outer.bottom + 0.5
 
 
-def _overlap_share(a: BBox, b: BBox) -> float:
-    """The part of the smaller box that the larger one covers."""
+def overlap_share(a: BBox, b: BBox) -> float:
+    """The share of the smaller box's area that the two boxes have in common."""
     dx = min(a.x1, b.x1) - max(a.x0, b.x0)
     dy = min(a.bottom, b.bottom) - max(a.top, b.top)
     if dx <= 0 or dy <= 0:

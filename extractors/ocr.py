@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from extractors.layout import group_lines
-from extractors.meta import PatientRead, patient_read
+from extractors.meta import PatientRead, overlap_share, patient_read
 from extractors.preprocess import (
     Orientation,
     at_most_dpi,
@@ -764,9 +764,7 @@ def text_in_regions(
 
 
 def _overlaps(a: Word, b: Word) -> bool:
-    dx = min(a.bbox.x1, b.bbox.x1) - max(a.bbox.x0, b.bbox.x0)
-    dy = min(a.bbox.bottom, b.bbox.bottom) - max(a.bbox.top, b.bbox.top)
-    return dx > 0 and dy > 0 and dx * dy > 0.3 * min(a.bbox.width * a.bbox.height, b.bbox.width * b.bbox.height)
+    return overlap_share(a.bbox, b.bbox) > 0.3
 
 
 def ocr_page(
@@ -854,9 +852,9 @@ def patient_block_region(read: PatientRead, width_pt: float) -> tuple[float, flo
     anchors (less a third of their height) to the page's right edge, from
     ``PATIENT_BLOCK_ABOVE`` anchor heights above the first (the name, printed without a
     key, heads the block) to ``PATIENT_BLOCK_BELOW`` below the last (a row whose key did
-    not read). Anchors more than ``PATIENT_BLOCK_GAP``
-    heights apart belong to different blocks (an identifier repeated in the footer): the
-    block with the most anchors is taken."""
+    not read). Anchors more than ``PATIENT_BLOCK_GAP`` heights apart belong to different
+    blocks (an identifier repeated in the footer): the block with the most anchors is
+    taken."""
     if not read.anchors:
         return None
     size = median(a.height for a in read.anchors)
