@@ -855,22 +855,28 @@ def parse_meta(lines: Sequence[Line], language: str, page_heights: Sequence[floa
 
 PATIENT_FIELDS = ("family", "given", "sex", "birth_date", "national_id")
 _PATIENT_KEYS = frozenset({"fullname", "family", "given", "birth_date", "sex", "national_id"})
+DOUBTFUL_PATIENT_WORD = 0.5  # an OCR'd patient value with a word read less surely than this is read again
 
 
 @dataclass(frozen=True)
 class PatientRead:
     """How well one page's patient block read: the patient fields found, the boxes that
     place the block (its keys, and the patient values found, where keys were not read),
-    and whether the name's words overlap (two readings of the same ink: "Jürg" over
-    "ürgen")."""
+    whether the name's words overlap (two readings of the same ink: "Jürg" over "ürgen"),
+    whether a patient value was read unsurely (a word under ``DOUBTFUL_PATIENT_WORD``:
+    "Bes," read for "Mrs" made the family name), and the report's other fields read on
+    the page (collection and report date, report number), which a re-read of the block
+    must not change."""
 
     fields: frozenset[str]
     anchors: tuple[BBox, ...]
     crowded: bool
+    doubtful: bool = False
+    others: tuple[str | None, ...] = ()
 
     @property
     def complete(self) -> bool:
-        return len(self.fields) == len(PATIENT_FIELDS) and not self.crowded
+        return len(self.fields) == len(PATIENT_FIELDS) and not self.crowded and not self.doubtful
 
 
 def patient_read(lines: Sequence[Line]) -> PatientRead:
@@ -882,7 +888,8 @@ def patient_read(lines: Sequence[Line]) -> PatientRead:
         for h in _key_hits(ln, li)
         if h.field in _PATIENT_KEYS and (words := _words_in_span(ln, h.start, h.end))
     ]
-    patient = parse_meta(lines, "").patient
+    meta = parse_meta(lines, "")
+    patient = meta.patient
     printed = (patient.family, patient.given, patient.birth_date_src, patient.sex_src, patient.national_id_src)
     anchors.extend(p.bbox for p in printed if p is not None)
     fields = frozenset(f for f in PATIENT_FIELDS if getattr(patient, f) is not None)
@@ -891,7 +898,8 @@ def patient_read(lines: Sequence[Line]) -> PatientRead:
         if name is not None and name.source == WordSource.OCR:
             inside = [w for ln in lines for w in ln.words if _within(w.bbox, name.bbox)]
             crowded = crowded or any(overlap_share(a.bbox, b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
-    return PatientRead(fields, tuple(anchors), crowded)
+    doubtful = any(p is not None and p.source == WordSource.OCR and p.confidence < DOUBTFUL_PATIENT_WORD for p in printed)
+    return PatientRead(fields, tuple(anchors), crowded, doubtful, (meta.collection_date, meta.report_date, meta.report_id))
 
 
 def _within(inner: BBox, outer: BBox) -> bool:

@@ -880,17 +880,21 @@ def _boxed_over_two_rows(old: Word, new: Word) -> bool:
 
 def _reads_better(new: PatientRead, old: PatientRead) -> bool:
     """More patient fields and none lost, or the same fields with the name no longer
-    read twice over."""
-    if not old.fields <= new.fields or new.crowded and not old.crowded:
+    read twice over, or no longer read unsurely; the report's other fields read before
+    (dates, report number, often printed beside the block) read the same."""
+    if not old.fields <= new.fields or new.crowded and not old.crowded or new.doubtful and not old.doubtful:
         return False
-    return len(new.fields) > len(old.fields) or (old.crowded and not new.crowded)
+    if any(before is not None and before != after for before, after in zip(old.others, new.others)):
+        return False
+    return len(new.fields) > len(old.fields) or (old.crowded and not new.crowded) or (old.doubtful and not new.doubtful)
 
 
 def reread_patient_block(
     eng: Engine, image: Image.Image, words: tuple[Word, ...], page_number: int, scale_x: float, scale_y: float
 ) -> tuple[Word, ...]:
     """The page's words with its patient block read again as one block of text, when its
-    keys are there but patient fields did not read (or the name was read twice over).
+    keys are there but patient fields did not read (or one was read unsurely, or the name
+    twice over).
 
     On photographed and faxed pages the page pass joins the patient block to the
     laboratory's letterhead beside it: "a Rossi Koss" for "Luca Rossi" under "Kollegen",

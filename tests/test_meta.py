@@ -609,3 +609,19 @@ def test_a_key_with_a_degree_sign_and_an_apostrophe_misread_is_still_a_key() -> 
     assert (scanned.patient.national_id, scanned.patient.birth_date) == ("1945032343704", "1945-03-23")
     assert scanned.confidence["national_id"] <= 0.6
     assert parse_meta(_ocr_lines([row], WordSource.TEXT), "fr").patient.national_id is None
+
+
+def test_a_patient_value_read_unsurely_asks_for_the_block_to_be_read_again() -> None:
+    from extractors.meta import patient_read
+
+    def lines(first_conf: float, source: WordSource = WordSource.OCR) -> list[TextLine]:
+        rows = [[("Bes,", 40.0), ("Nathalie", 70.0), ("FRISCH", 120.0)], [("Born", 40.0), ("2002-02-21", 100.0)],
+                [("Social", 40.0), ("security", 70.0), ("no.", 120.0), ("2002022165824", 150.0)], [("Sex", 40.0), ("F", 100.0)]]
+        out = _ocr_lines(rows, source)
+        w = out[0].words[0].model_copy(update={"confidence": first_conf})
+        return [out[0].model_copy(update={"words": (w, *out[0].words[1:])}), *out[1:]]
+
+    unsure = patient_read(lines(0.32))  # "Mrs" read "Bes," made the family name
+    assert unsure.doubtful and not unsure.complete and len(unsure.fields) == 5
+    assert not patient_read(lines(0.9)).doubtful
+    assert not patient_read(lines(0.32, WordSource.TEXT)).doubtful  # a text layer is what it is

@@ -772,6 +772,17 @@ def test_patient_block_reading_kept_only_when_it_reads_more() -> None:
     assert not _reads_better(read("national_id"), read("national_id"))
     assert _reads_better(read("family", "given"), read("family", "given", crowded=True))  # the name no longer read twice
     assert not _reads_better(read("family", "given", "sex", crowded=True), read("family", "given"))
+    assert _reads_better(read("family", "given"), PatientRead(frozenset({"family", "given"}), (), False, doubtful=True))  # now read surely
+    assert not _reads_better(PatientRead(frozenset({"family", "given", "sex"}), (), False, doubtful=True), read("family", "given"))
+
+    def dated(collected: str | None, number: str | None, *fields: str) -> PatientRead:
+        return PatientRead(frozenset(fields), (), False, others=(collected, None, number))
+
+    before = dated("2026-01-24T15:00:00", "2601246026", "national_id")
+    assert _reads_better(dated("2026-01-24T15:00:00", "2601246026", "national_id", "family"), before)
+    assert not _reads_better(dated("2026-01-24", "2601246026", "national_id", "family"), before)  # the time lost beside the block
+    assert not _reads_better(dated("2026-01-24T15:00:00", "am", "national_id", "family"), before)
+    assert _reads_better(dated("2026-01-24T15:00:00", "2601246026", "national_id", "family"), dated(None, None, "national_id"))
 
     def w(top: float, bottom: float) -> Word:
         return Word(text="x", bbox=BBox(x0=0, top=top, x1=10, bottom=bottom), page=1, confidence=0.9, source=WordSource.OCR)
