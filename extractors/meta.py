@@ -9,7 +9,6 @@ Every field keeps the printed string it came from (page and box) for review.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from models import BBox, Line, PatientInfo, Printed, ReportMeta, Word, WordSource
 from extractors.layout import line_font_size
-from extractors.rules import RULES_PATH, given_name_key, given_name_spellings, lexicon, unaccented
+from extractors.rules import given_name_key, given_name_spellings, lexicon, unaccented
 from mappers.loinc_check import luhn_valid, verhoeff_valid
 
 # ---------------------------------------------------------------- dates
@@ -452,13 +451,6 @@ _SEX_MISREAD = re.compile(r"^EF?[.:]?$")
 SEX_WORD_SCORE = 80  # an OCR'd word this close to a sex word of five letters or more ("lemme", "Mascu]in") is that word
 
 
-@cache
-def _sex_words() -> dict[str, str]:
-    """Plain sex words of the lexicon (five letters or more), folded: word -> sex."""
-    raw = json.loads(RULES_PATH.read_text(encoding="utf-8"))["sex_values"]
-    return {unaccented(w): sex for sex, words in raw.items() for w in words if w.isalpha() and len(w) >= 5}
-
-
 def _sex_misread(value: Value) -> str | None:
     """The sex of an OCR'd value that no sex pattern matched but that is one: an E read
     for F ("Sexe : E"; no sex is written E or EF), or one word of five letters or more a
@@ -473,7 +465,7 @@ def _sex_misread(value: Value) -> str | None:
     if " " in core or len(core) < 5:
         return None
     best: dict[str, float] = {}
-    for word, sex in _sex_words().items():
+    for word, sex in lexicon().sex_words.items():
         best[sex] = max(best.get(sex, 0.0), fuzz.ratio(core, word))
     ranked = sorted(best.items(), key=lambda kv: -kv[1])
     if ranked[0][1] < SEX_WORD_SCORE or (len(ranked) > 1 and ranked[1][1] >= ranked[0][1]):
@@ -897,22 +889,13 @@ def patient_read(lines: Sequence[Line]) -> PatientRead:
     for name in (patient.family, patient.given):
         if name is not None and name.source == WordSource.OCR:
             inside = [w for ln in lines for w in ln.words if _within(w.bbox, name.bbox)]
-            crowded = crowded or any(overlap_share(a.bbox, b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
+            crowded = crowded or any(a.bbox.overlap_share(b.bbox) > 0.3 for i, a in enumerate(inside) for b in inside[i + 1 :])
     doubtful = any(p is not None and p.source == WordSource.OCR and p.confidence < DOUBTFUL_PATIENT_WORD for p in printed)
     return PatientRead(fields, tuple(anchors), crowded, doubtful, (meta.collection_date, meta.report_date, meta.report_id))
 
 
 def _within(inner: BBox, outer: BBox) -> bool:
     return inner.x0 >= outer.x0 - 0.5 and inner.x1 <= outer.x1 + 0.5 and inner.top >= outer.top - 0.5 and inner.bottom <= outer.bottom + 0.5
-
-
-def overlap_share(a: BBox, b: BBox) -> float:
-    """The share of the smaller box's area that the two boxes have in common."""
-    dx = min(a.x1, b.x1) - max(a.x0, b.x0)
-    dy = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if dx <= 0 or dy <= 0:
-        return 0.0
-    return dx * dy / max(1e-6, min(a.width * a.height, b.width * b.height))
 
 
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.-](?=[^\W\d_]))*[.,]?$", re.UNICODE)

@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from extractors.layout import group_lines
-from extractors.meta import PatientRead, overlap_share, patient_read
+from extractors.meta import PatientRead, patient_read
 from extractors.preprocess import (
     Orientation,
     at_most_dpi,
@@ -751,20 +751,31 @@ def text_in_regions(
             y0, y1 = int(w.bbox.top * scale_y) - top - 2, int(w.bbox.bottom * scale_y) - top + 2
             if x1 > 0 and y1 > 0 and x0 < crop.shape[1] and y0 < crop.shape[0]:
                 crop[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
-        data = eng.read_page(Image.fromarray(crop), 6, dpi=72.0 * (scale_x + scale_y) / 2)
-        data["left"] = [int(v) + left for v in data["left"]]
-        data["top"] = [int(v) + top for v in data["top"]]
-        for w in words_from_tesseract(data, page_number, scale_x, scale_y):
-            if w.confidence < REGION_WORD_CONFIDENCE or not any(ch.isalnum() for ch in w.text):
-                continue
+        for w in _block_words(eng, Image.fromarray(crop), left, top, page_number, scale_x, scale_y):
             if any(_overlaps(w, old) for old in (*words, *found)):
                 continue
             found.append(w)
     return tuple(found)
 
 
+def _block_words(
+    eng: Engine, crop: Image.Image, left: int, top: int, page_number: int, scale_x: float, scale_y: float
+) -> list[Word]:
+    """Words of a pixel crop whose corner is at ``(left, top)`` of the page, read as one
+    block of text (``--psm 6``), in page points; unsure ones (``REGION_WORD_CONFIDENCE``:
+    grain, a logo) and those without a letter or digit dropped."""
+    data = eng.read_page(crop, 6, dpi=72.0 * (scale_x + scale_y) / 2)
+    data["left"] = [int(v) + left for v in data["left"]]
+    data["top"] = [int(v) + top for v in data["top"]]
+    return [
+        w
+        for w in words_from_tesseract(data, page_number, scale_x, scale_y)
+        if w.confidence >= REGION_WORD_CONFIDENCE and any(ch.isalnum() for ch in w.text)
+    ]
+
+
 def _overlaps(a: Word, b: Word) -> bool:
-    return overlap_share(a.bbox, b.bbox) > 0.3
+    return a.bbox.overlap_share(b.bbox) > 0.3
 
 
 def ocr_page(
@@ -913,20 +924,15 @@ def reread_patient_block(
     right, lower = min(image.width, int(x1 * scale_x)), min(image.height, int(bottom * scale_y))
     if right - left < 2 or lower - upper < 2:
         return words
-    data = eng.read_page(image.crop((left, upper, right, lower)), 6, dpi=72.0 * (scale_x + scale_y) / 2)
-    data["left"] = [int(v) + left for v in data["left"]]
-    data["top"] = [int(v) + upper for v in data["top"]]
 
     def inside(w: Word) -> bool:
-        return x0 <= (w.bbox.x0 + w.bbox.x1) / 2 <= x1 and top <= (w.bbox.top + w.bbox.bottom) / 2 <= bottom
+        return x0 <= w.bbox.xmid <= x1 and top <= w.bbox.ymid <= bottom
 
     kept = [w for w in words if not inside(w)]
     within = [w for w in words if inside(w)]
     cut = [w for w in kept if w.bbox.x0 < x0 < w.bbox.x1]  # words the block's left edge cuts through
     new: list[Word] = []
-    for w in words_from_tesseract(data, page_number, scale_x, scale_y):
-        if w.confidence < REGION_WORD_CONFIDENCE or not any(ch.isalnum() for ch in w.text):
-            continue
+    for w in _block_words(eng, image.crop((left, upper, right, lower)), left, upper, page_number, scale_x, scale_y):
         if w.text[:1].islower() and w.bbox.x0 - x0 < w.bbox.height and any(_same_line(w, c) for c in cut):
             continue  # the tail of a word the edge cut ("en" of "Kollegen"): read already
         for i, k in enumerate(kept):

@@ -23,6 +23,7 @@ class Lexicon:
     laboratory: re.Pattern[str]
     sex_male: re.Pattern[str]
     sex_female: re.Pattern[str]
+    sex_words: dict[str, str]  # plain sex word (5+ letters), folded -> sex, for fuzzy OCR matching
     title_male: re.Pattern[str]
     title_female: re.Pattern[str]
     title_any: re.Pattern[str]
@@ -68,6 +69,7 @@ def lexicon() -> Lexicon:
         laboratory=re.compile(_alt(raw["laboratory"]), flags),
         sex_male=re.compile(rf"^(?:{_alt(raw['sex_values']['male'])})$", flags),
         sex_female=re.compile(rf"^(?:{_alt(raw['sex_values']['female'])})$", flags),
+        sex_words={unaccented(w): sex for sex, words in raw["sex_values"].items() for w in words if w.isalpha() and len(w) >= 5},
         title_male=re.compile(rf"^(?:{_alt(t['male'])})$", flags),
         title_female=re.compile(rf"^(?:{_alt(t['female'])})$", flags),
         title_any=re.compile(rf"^(?:{_alt(t['male'] + t['female'] + t['none'])})$", flags),

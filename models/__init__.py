@@ -53,6 +53,14 @@ class BBox(Frozen):
     def ymid(self) -> float:
         return (self.top + self.bottom) / 2
 
+    def overlap_share(self, other: BBox) -> float:
+        """The share of the smaller box's area that the two boxes have in common."""
+        dx = min(self.x1, other.x1) - max(self.x0, other.x0)
+        dy = min(self.bottom, other.bottom) - max(self.top, other.top)
+        if dx <= 0 or dy <= 0:
+            return 0.0
+        return dx * dy / max(1e-6, min(self.width * self.height, other.width * other.height))
+
     def union(self, other: BBox) -> BBox:
         return BBox(
             x0=min(self.x0, other.x0),
