@@ -60,7 +60,25 @@ class Preprocessed:
 
 
 def to_array(image: Image.Image) -> np.ndarray:
-    return np.asarray(image.convert("L"), dtype=np.uint8)
+    return np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.uint8)
+
+
+def percentiles_u8(gray: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
+    """``np.percentile(gray, qs)`` (linear interpolation) of a ``uint8`` array, from its
+    histogram: the same numbers, without sorting millions of pixels (a 300-dpi page's
+    background map took 23 ms in ``np.percentile``, 3 ms here)."""
+    flat = np.ascontiguousarray(gray).reshape(1, -1)
+    cum = np.cumsum(cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel().astype(np.int64))
+    n = int(cum[-1])
+    out = []
+    for q in qs:
+        index = (n - 1) * (q / 100.0)
+        below = int(np.floor(index))
+        t = index - below
+        a = float(np.searchsorted(cum, below, side="right"))
+        b = float(np.searchsorted(cum, min(below + 1, n - 1), side="right"))
+        out.append(b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t)  # numpy's _lerp
+    return tuple(out)
 
 
 # the last downscaled copies, with the very arrays they were made from: the clean-up asks for
@@ -283,7 +301,7 @@ def estimate_background(gray: np.ndarray) -> np.ndarray:
 def flatten_illumination(gray: np.ndarray, min_range: int = 25) -> tuple[np.ndarray, bool]:
     """Divide by the background when the paper's brightness varies by ``min_range`` or more."""
     bg = estimate_background(gray)
-    lo, hi = np.percentile(bg, (2, 98))
+    lo, hi = percentiles_u8(bg, (2, 98))
     if hi - lo < min_range:
         return gray, False
     flat = cv2.divide(gray, np.maximum(bg, 1), scale=255)
@@ -293,7 +311,7 @@ def flatten_illumination(gray: np.ndarray, min_range: int = 25) -> tuple[np.ndar
 def stretch_contrast(gray: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.5) -> np.ndarray:
     """Linear stretch so the given percentiles map to black and white."""
     small, _ = _downscale(gray, 500)
-    lo, hi = np.percentile(small, (low_pct, high_pct))
+    lo, hi = percentiles_u8(small, (low_pct, high_pct))
     if hi - lo < 10 or (lo <= 5 and hi >= 250):
         return gray
     lut = np.clip((np.arange(256, dtype=np.float64) - lo) * 255.0 / (hi - lo), 0, 255).astype(np.uint8)
@@ -308,14 +326,18 @@ def edge_sharpness(gray: np.ndarray) -> float:
     99.5th percentile of the Sobel gradient over the 1-99 percentile grey range, on the
     middle half of the page (a sharp step scores about 4; blur lowers it)."""
     h = gray.shape[0]
-    band = gray[h // 4 : 3 * h // 4].astype(np.float32)
+    band = gray[h // 4 : 3 * h // 4]
     if band.size == 0:
         return 4.0
-    # the gradient at every other pixel, as before: its magnitude is only needed there
-    mag = cv2.magnitude(cv2.Sobel(band, cv2.CV_32F, 1, 0)[::2, ::2], cv2.Sobel(band, cv2.CV_32F, 0, 1)[::2, ::2])
+    # the gradient at every other pixel, as before: its magnitude is only needed there.
+    # 16-bit integer gradients of the 8-bit page: the same values as in floating point
+    # (a 3x3 Sobel of bytes is an integer within +-1020), in half the time
+    dx = cv2.Sobel(band, cv2.CV_16S, 1, 0)[::2, ::2].astype(np.float32)
+    dy = cv2.Sobel(band, cv2.CV_16S, 0, 1)[::2, ::2].astype(np.float32)
+    mag = cv2.magnitude(dx, dy)
     small, _ = _downscale(gray, 500)
-    lo, hi = np.percentile(small, (1, 99))
-    return float(np.percentile(mag, 99.5) / max(1.0, hi - lo))
+    lo, hi = percentiles_u8(small, (1, 99))
+    return float(np.percentile(mag, 99.5)) / max(1.0, hi - lo)
 
 
 def unsharp(gray: np.ndarray, sigma: float = 2.0, amount: float = 0.8) -> np.ndarray:
@@ -324,7 +346,12 @@ def unsharp(gray: np.ndarray, sigma: float = 2.0, amount: float = 0.8) -> np.nda
     On the photographed seed pages: exact values 83% -> 90%."""
     g = gray.astype(np.float32)
     blurred = cv2.GaussianBlur(g, (0, 0), sigma)
-    return np.clip(g * (1.0 + amount) - blurred * amount, 0, 255).astype(np.uint8)
+    out = g * np.float32(1.0 + amount)
+    blurred *= np.float32(amount)
+    out -= blurred  # in place: a 300-dpi page's float copies cost 8 ms each
+    cv2.max(out, 0.0, dst=out)
+    cv2.min(out, 255.0, dst=out)
+    return out.astype(np.uint8)
 
 
 def smooth_bilevel(gray: np.ndarray, dpi: float, sigma_pt: float = BILEVEL_SMOOTH_PT) -> np.ndarray:
@@ -346,7 +373,7 @@ def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.
     """
     px = dpi / 72.0
     max_area = max(3, int((max_side_pt * px) ** 2))
-    mask = ink_mask(gray).astype(np.uint8)
+    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)  # ink_mask, as bytes
     n, labels, stats = components(mask)
     if n <= 1:
         return gray
@@ -354,11 +381,9 @@ def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.
     small[0] = False
     if not small.any():
         return gray
-    # paint the blob and its anti-aliased rim
-    rim = cv2.dilate(small[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
-    out = gray.copy()
-    out[rim > 0] = 255
-    return out
+    # paint the blob and its anti-aliased rim white (255 where the rim is, the page elsewhere)
+    rim = cv2.dilate((small.astype(np.uint8) * 255)[labels], np.ones((3, 3), np.uint8))
+    return cv2.max(gray, rim)
 
 
 # --- pipeline ----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from extractors.preprocess import (
     estimate_skew,
     flatten_illumination,
     lines_look_vertical,
+    percentiles_u8,
     preprocess,
     remove_specks,
     rotate_small,
@@ -325,6 +326,10 @@ def test_clean_up_hands_on_its_blob_count_only_for_the_page_it_counted(top_image
     image, _ = top_image
     level = preprocess(image, dpi=DPI, deskew=False)
     assert level.rotation == 0 and level.blob_shapes == word_blob_shapes(to_array(level.image))
+    tilted = preprocess(Image.fromarray(rotate_small(to_array(image), 2.0)), dpi=DPI)
+    # a 2-degree tilt alone counted 54 wide blobs where the levelled page counts about 150 (tilted
+    # lines and rules join words): a count made before the deskew is not handed on
+    assert tilted.skew_deg != 0 and tilted.blob_shapes is None
     assert preprocess(image, dpi=DPI, rotation=90, deskew=False).blob_shapes is None  # not counted at all
     turned = preprocess(Image.fromarray(np.rot90(to_array(image)).copy()), dpi=DPI, deskew=False)
     assert turned.rotation in (90, 270) and turned.blob_shapes is None  # counted before the turn: not this page's
@@ -384,6 +389,31 @@ def test_specks_removed_but_decimal_commas_kept() -> None:
     assert (cleaned[ys, xs] == 255).mean() > 0.9  # isolated specks gone
     lost = np.count_nonzero((img < 128) & (cleaned >= 128))
     assert lost < 0.02 * np.count_nonzero(img < 128)  # digits and commas intact
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 255), min_size=1, max_size=400),
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=4),
+)
+def test_percentiles_from_the_histogram_are_numpys(values: list[int], qs: list[float]) -> None:
+    a = np.array(values, dtype=np.uint8).reshape(1, -1)
+    assert percentiles_u8(a, tuple(qs)) == tuple(float(v) for v in np.percentile(a, qs))
+
+
+def test_sharpness_from_integer_gradients_is_the_floating_point_measure(top_image: tuple[Image.Image, float]) -> None:
+    gray = cv2.GaussianBlur(to_array(top_image[0]), (0, 0), 1.2)
+    band = gray[gray.shape[0] // 4 : 3 * gray.shape[0] // 4].astype(np.float32)
+    mag = cv2.magnitude(cv2.Sobel(band, cv2.CV_32F, 1, 0)[::2, ::2], cv2.Sobel(band, cv2.CV_32F, 0, 1)[::2, ::2])
+    lo, hi = np.percentile(cv2.resize(gray, (500, round(gray.shape[0] * 500 / gray.shape[1])), interpolation=cv2.INTER_AREA), (1, 99))
+    assert edge_sharpness(gray) == pytest.approx(float(np.percentile(mag, 99.5) / max(1.0, hi - lo)), rel=1e-12)
+
+
+def test_unsharp_mask_is_the_clipped_difference_with_the_blur() -> None:
+    gray = np.random.default_rng(5).integers(0, 256, (120, 160)).astype(np.uint8)
+    g = gray.astype(np.float32)
+    expected = np.clip(g * 1.8 - cv2.GaussianBlur(g, (0, 0), 2.0) * 0.8, 0, 255).astype(np.uint8)
+    assert np.array_equal(unsharp(gray), expected)
 
 
 @pytest.mark.parametrize("density", [0.02, 0.1])  # a few hundred components; more than 65 534 (noise)

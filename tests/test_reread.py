@@ -68,6 +68,20 @@ def test_cell_box_stops_halfway_to_the_neighbour() -> None:
     assert y < 100 and y + height > 110
 
 
+def test_line_mates_are_the_words_sharing_the_line() -> None:
+    from extractors.ocr import _line_mates, _same_line
+
+    rng = np.random.default_rng(7)
+    words = []
+    for k in range(80):
+        top, height = float(rng.uniform(0, 200)), float(rng.uniform(4, 14))
+        words.append(Word(text=f"w{k}", bbox=BBox(x0=k, top=top, x1=k + 5, bottom=top + height), page=1, confidence=0.5, source=WordSource.OCR))
+    picks = list(range(0, 80, 3))
+    mates = _line_mates(words, picks)
+    assert all(mates[i] == [w for w in words if _same_line(words[i], w)] for i in picks)
+    assert any(len(mates[i]) > 1 for i in picks) and any(len(mates[i]) < 80 for i in picks)
+
+
 def test_page_reads_the_row(row_page) -> None:  # type: ignore[no-untyped-def]
     _, page, _ = row_page
     texts = [w.text for w in page.words]
@@ -442,6 +456,10 @@ def test_garbled_unit_after_a_value_is_read_again_and_kept_only_as_a_known_unit(
     words = words[:5] + [w.model_copy(update={"bbox": w.bbox.model_copy(update={"top": 320, "bottom": 328})}) for w in words[5:]]
     picks = [words[i].text for i in range(len(words)) if _unit_candidate(words, i)]
     assert picks == ["mmolL"]  # not the flag, the range, the label, nor a unit the table knows ("%")
+    # nor a key or a word the report prints, after a number: "Page 2", "12 rue", "M: 13-17 H: 12-16"
+    after = _ocr_words([("Page", 40, 60), ("2", 62, 66), ("Seite", 80, 100), ("12", 110, 118), ("rue", 120, 134), ("17", 150, 158),
+                        ("H:", 160, 168), ("3", 180, 184), ("gaL", 186, 200)], top=500)
+    assert [after[i].text for i in range(len(after)) if _unit_candidate(after, i)] == ["gaL"]
     garbled = words[3]
     assert _unit_read(garbled, "mmol/L")
     assert not _unit_read(garbled, "mmol")  # not a unit of the table... or fewer letters
