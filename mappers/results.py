@@ -77,6 +77,12 @@ def map_result(raw: RawResult, ctx: MappingContext) -> MappedResult:
             range_text, unit_text = split
             unit_cell = raw.range
             notes.append("unit-from-range")
+    elif range_text is not None and parse_range(range_text, ctx.decimal_comma, ctx.sex) is None:
+        # the unit read in its column and again glued to the bracket closing the range
+        # ("(2.0-10.0)%"). Only after a bracket: "<2l" is 21 misread, not 2 litres
+        split = split_range_unit(range_text, ctx.decimal_comma, ctx.sex)
+        if split is not None and split[0].endswith((")", "]")):
+            range_text = split[0]
 
     specimen_hint = "urine" if raw.section and re.search(r"urin|harn|bandelette|dipstick", raw.section, re.I) else None
 
@@ -314,7 +320,8 @@ def _likeliest_unit(readings, component_key: str, value: float | None, rng: Rang
     return readings[0]
 
 
-_RANGE_UNIT_GAP = re.compile(r"(?<=\d)\s*(?=[^\d\s.,\-–—/])")
+# after the range's last digit or its closing bracket ("(2.0-10.0)%", "[4,5-5,9] g/l"), before a unit
+_RANGE_UNIT_GAP = re.compile(r"(?<=[\d\])])\s*(?=[^\d\s.,\-–—/\])])")
 
 
 def split_range_unit(text: str, decimal_comma: bool | None, sex: str | None = None) -> tuple[str, str] | None:

@@ -227,6 +227,18 @@ def test_unit_printed_in_the_range_cell() -> None:
     assert r.confidence_fields["unit"] < m("Monocytes", "4,9", "%", "2,0 - 10,0").confidence_fields["unit"]
 
 
+def test_unit_glued_to_the_bracket_that_closes_the_range() -> None:
+    # "Monozyten %" with "(2.0-10.0)%" and no unit column read: both the range and the unit
+    r = m("Monocytes %", "8,5", None, "(2,0-10,0)%")
+    assert (r.unit_ucum, r.ref_low, r.ref_high) == ("%", 2.0, 10.0) and "unit-from-range" in r.notes
+    # the unit read in its column as well: the range is still read
+    r = m("Monocytes", "4,9", "%", "(2,0-10,0)%")
+    assert (r.unit_ucum, r.ref_low, r.ref_high) == ("%", 2.0, 10.0) and "unit-from-range" not in r.notes
+    # a unit column read, and a range whose last digit was read as a letter: no unit split off it
+    r = m("Bilirubine totale", "3", "µmol/l", "<2l", confidence=0.9)
+    assert r.ref_high != 2.0
+
+
 @pytest.mark.parametrize(
     ("text", "split"),
     [
@@ -238,6 +250,9 @@ def test_unit_printed_in_the_range_cell() -> None:
         ("3,5-5 (adultes)", None),  # a remark, not a unit
         ("<15", None),
         ("négatif", None),
+        ("(2,0-10,0)%", ("(2,0-10,0)", "%")),  # the unit glued to the bracket that closes the range
+        ("[4,5-5,9] g/l", ("[4,5-5,9]", "g/l")),
+        ("M: (135-225) / W: (135-214) UN", None),  # "UN" is no unit
     ],
 )
 def test_split_range_unit(text: str, split: tuple[str, str] | None) -> None:
