@@ -101,10 +101,21 @@ def _downscale(gray: np.ndarray, width: int = ANALYSIS_WIDTH) -> tuple[np.ndarra
     return small, f
 
 
+def ink_bytes(gray: np.ndarray) -> np.ndarray:
+    """Dark (ink) pixels by Otsu's threshold, as bytes: 255 ink, 0 paper."""
+    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return bw
+
+
 def ink_mask(gray: np.ndarray) -> np.ndarray:
     """Boolean mask of dark (ink) pixels, Otsu threshold."""
-    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    return bw > 0
+    return ink_bytes(gray) > 0
+
+
+def whiten(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``gray`` painted white wherever the 8-bit ``mask`` is not zero (one ``cv2.max``,
+    no copy and boolean indexing of the page)."""
+    return cv2.max(gray, cv2.threshold(mask, 0, 255, cv2.THRESH_BINARY)[1])
 
 
 def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -373,17 +384,15 @@ def remove_specks(gray: np.ndarray, dpi: float, max_side_pt: float = 0.6) -> np.
     """
     px = dpi / 72.0
     max_area = max(3, int((max_side_pt * px) ** 2))
-    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)  # ink_mask, as bytes
-    n, labels, stats = components(mask)
+    n, labels, stats = components(ink_bytes(gray))
     if n <= 1:
         return gray
     small = stats[:, cv2.CC_STAT_AREA] <= max_area
     small[0] = False
     if not small.any():
         return gray
-    # paint the blob and its anti-aliased rim white (255 where the rim is, the page elsewhere)
-    rim = cv2.dilate((small.astype(np.uint8) * 255)[labels], np.ones((3, 3), np.uint8))
-    return cv2.max(gray, rim)
+    # paint the blob and its anti-aliased rim white
+    return whiten(gray, cv2.dilate(small.astype(np.uint8)[labels], np.ones((3, 3), np.uint8)))
 
 
 # --- pipeline ----------------------------------------------------------------------------
